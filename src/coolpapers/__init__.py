@@ -1,0 +1,3 @@
+"""coolpapers: a self-hostable Cool Papers for the new arXiv papers of your categories."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The `coolpapers` command line (typer): demo, serve, harvest, import."""

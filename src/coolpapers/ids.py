@@ -1,0 +1,68 @@
+"""arXiv identifiers in all their written forms.
+
+New style: YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015-), old style: archive[.SUBJ]/YYMMNNN,
+each optionally with vN. A 4-digit-era id written with 5 digits (1406.02661) is a common
+typo-variant that we normalise to its canonical form (1406.2661).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?$")
+_OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*(?:\.[A-Z]{2})?)/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
+_URL = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$"
+)
+
+
+class BadId(ValueError):
+    """Raised for text that is not an arXiv identifier."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArxivId:
+    id: str  # canonical, no version
+    version: int | None
+
+    def __str__(self) -> str:
+        return f"{self.id}v{self.version}" if self.version else self.id
+
+
+def parse(text: str) -> ArxivId:
+    """Parse an id in any accepted form (also `arXiv:` prefixes and arxiv.org URLs)."""
+    s = text.strip()
+    m = _URL.match(s)
+    if m:
+        s = m.group("rest")
+    if s.lower().startswith("arxiv:"):
+        s = s[6:]
+    m = _NEW.match(s)
+    if m:
+        yymm, num = m.group("yymm"), m.group("num")
+        month = int(yymm[2:])
+        if not 1 <= month <= 12:
+            raise BadId(f"not an arXiv id: {text!r} (month {month:02d})")
+        five_digits = yymm >= "1501"
+        if five_digits and len(num) == 4:
+            raise BadId(f"not an arXiv id: {text!r} (ids since 2015 have 5 digits)")
+        if not five_digits and len(num) == 5:
+            if num[0] != "0":
+                raise BadId(f"not an arXiv id: {text!r} (ids before 2015 have 4 digits)")
+            num = num[1:]
+        v = m.group("v")
+        return ArxivId(f"{yymm}.{num}", int(v) if v else None)
+    m = _OLD.match(s)
+    if m:
+        v = m.group("v")
+        return ArxivId(f"{m.group('arch')}/{m.group('num')}", int(v) if v else None)
+    raise BadId(f"not an arXiv id: {text!r}")
+
+
+def split_version(text: str) -> tuple[str, int | None]:
+    """`2309.16354v2` -> ("2309.16354", 2); lenient for ids that arXiv itself emitted."""
+    m = re.match(r"^(.*?)v(\d+)$", text.strip())
+    if m:
+        return m.group(1), int(m.group(2))
+    return text.strip(), None

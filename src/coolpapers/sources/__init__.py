@@ -1,0 +1,1 @@
+"""Where data comes in: arXiv (paced client, RSS/Atom, OAI-PMH, export API) and files."""

@@ -1,0 +1,336 @@
+"""The store: one interface over SQLite and PostgreSQL.
+
+Sources hand over `records.Batch`es; the store upserts by arXiv id so that any ingestion can be
+re-run (or resumed after a kill) with no duplicate. Web pages read through the query functions
+here and never write SQL of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from coolpapers.records import Announcement, Batch, Kind, Paper
+from coolpapers.store.engine import make_engine, migrate
+from coolpapers.store.schema import announcements, day_counts, papers, state
+from coolpapers.texmarkup import accents_to_unicode
+
+
+@dataclass(slots=True)
+class Listed:
+    """A paper as shown on a listing: with its announce type for this listing."""
+
+    paper: Paper
+    kind: Kind
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if create:
+            migrate(store.engine)
+        return store
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def write(self, batch: Batch, checkpoint: tuple[str, str] | None = None) -> None:
+        """Store a batch in one transaction, together with an optional progress checkpoint,
+        so that a killed ingestion resumes exactly where its last batch ended."""
+        with self.engine.begin() as conn:
+            self._upsert_papers(conn, batch.papers)
+            self._upsert_announcements(conn, batch.announcements)
+            if checkpoint:
+                self._set_state(conn, *checkpoint)
+            if batch.papers or batch.announcements:
+                self._bump_generation(conn)
+
+    def _upsert_papers(self, conn: Connection, rows: Sequence[Paper]) -> None:
+        if not rows:
+            return
+        now = datetime.now(UTC).replace(tzinfo=None)
+        values = [
+            {
+                "id": p.id,
+                "version": p.version,
+                # TeX accents become Unicode once, here, for every source (math is left alone).
+                "title": accents_to_unicode(p.title),
+                "authors": json.dumps(
+                    [accents_to_unicode(a) for a in p.authors], ensure_ascii=False
+                ),
+                "abstract": accents_to_unicode(p.abstract),
+                "categories": " ".join(p.categories),
+                "comments": p.comments,
+                "journal_ref": p.journal_ref,
+                "doi": p.doi,
+                "license": p.license,
+                "published": _naive(p.published),
+                "updated": _naive(p.updated),
+                "ingested": now,
+            }
+            for p in _last_per_id(rows)
+        ]
+        stmt = self._insert(papers)
+        ex = stmt.excluded
+        # A record never replaces a newer version than its own; unversioned records (daily
+        # JSON lines) refresh text but keep the dates and version that a richer source gave.
+        newer = func.coalesce(ex.version, papers.c.version, 0) >= func.coalesce(papers.c.version, 0)
+        keep = ("published", "updated", "version", "journal_ref", "doi", "license", "comments")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[papers.c.id],
+            set_={
+                **{c: ex[c] for c in ("title", "authors", "abstract", "categories", "ingested")},
+                **{c: func.coalesce(ex[c], papers.c[c]) for c in keep},
+            },
+            where=newer,
+        )
+        conn.execute(stmt, values)
+
+    def _upsert_announcements(self, conn: Connection, rows: Sequence[Announcement]) -> None:
+        if not rows:
+            return
+        uniq: dict[tuple[str, date, str], int] = {}
+        for a in rows:
+            key = (a.category, a.day, a.paper_id)
+            uniq[key] = min(uniq.get(key, 99), int(a.kind))
+        stmt = self._insert(announcements)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[
+                announcements.c.category,
+                announcements.c.day,
+                announcements.c.paper_id,
+            ],
+            set_={"kind": stmt.excluded.kind},
+        )
+        conn.execute(
+            stmt,
+            [{"category": c, "day": d, "paper_id": p, "kind": k} for (c, d, p), k in uniq.items()],
+        )
+        self._recount(conn, {(c, d) for c, d, _ in uniq})
+
+    def _recount(self, conn: Connection, keys: set[tuple[str, date]]) -> None:
+        """Recompute day_counts for the (category, day) pairs a batch touched."""
+        by_day: dict[date, list[str]] = {}
+        for c, d in keys:
+            by_day.setdefault(d, []).append(c)
+        for d, cats in by_day.items():
+            a = announcements.c
+            listed = func.sum((a.kind <= int(Kind.CROSS)).cast(postgresql.INTEGER()))
+            q = (
+                select(a.category, func.count(), listed)
+                .where(a.day == d, a.category.in_(cats))
+                .group_by(a.category)
+            )
+            counts = [
+                {"category": c, "day": d, "total": n, "listed": int(f or 0)}
+                for c, n, f in conn.execute(q)
+            ]
+            if counts:
+                stmt = self._insert(day_counts)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[day_counts.c.category, day_counts.c.day],
+                    set_={"total": stmt.excluded.total, "listed": stmt.excluded.listed},
+                )
+                conn.execute(stmt, counts)
+
+    # ---- state ---------------------------------------------------------------------------
+
+    def _set_state(self, conn: Connection, key: str, value: str) -> None:
+        stmt = self._insert(state).values(key=key, value=value)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=[state.c.key], set_={"value": value})
+        )
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            self._set_state(conn, key, value)
+
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        with self.engine.connect() as conn:
+            v = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+        return default if v is None else v
+
+    def reserve_slot(self, key: str, interval: float) -> float:
+        """Reserve the next request slot of a shared pace and return its time (unix seconds).
+
+        Every process that talks to arXiv calls this before a request and sleeps until the
+        returned time, so all of them together keep one request per `interval`. The row is
+        locked for the read-modify-write (FOR UPDATE on PostgreSQL; SQLite's write lock)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("UPDATE state SET value = value WHERE key = ?", (key,))
+            q = select(state.c.value).where(state.c.key == key)
+            if self.dialect == "postgresql":
+                self._set_state_if_missing(conn, key)
+                q = q.with_for_update()
+            raw = conn.execute(q).scalar()
+            slot = max(now, float(raw or 0))
+            self._set_state(conn, key, repr(slot + interval))
+        return slot
+
+    def push_slot(self, key: str, not_before: float) -> None:
+        """Move the shared pace forward (a 503 Retry-After holds every fetcher back)."""
+        with self.engine.begin() as conn:
+            raw = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+            if float(raw or 0) < not_before:
+                self._set_state(conn, key, repr(not_before))
+
+    def _set_state_if_missing(self, conn: Connection, key: str) -> None:
+        stmt = self._insert(state).values(key=key, value="0")
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[state.c.key]))
+
+    def _bump_generation(self, conn: Connection) -> None:
+        self._set_state(conn, "generation", datetime.now(UTC).isoformat())
+
+    def generation(self) -> str:
+        """Changes whenever stored data changes: the key that invalidates page caches."""
+        return self.get_state("generation", "") or ""
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def papers(self, ids: Iterable[str]) -> dict[str, Paper]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Paper] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + 500])))
+                for r in rows.mappings():
+                    out[r["id"]] = _paper(r)
+        return out
+
+    def listing(self, include: Sequence[str], exclude: Sequence[str], day: date) -> list[Listed]:
+        """The papers announced on `day` in any of `include` and in none of `exclude`,
+        in arXiv's order: new, cross-lists, replacements (by id within each group)."""
+        a = announcements.c
+        q = (
+            select(a.paper_id, func.min(a.kind))
+            .where(a.day == day, a.category.in_(list(include)))
+            .group_by(a.paper_id)
+        )
+        with self.engine.connect() as conn:
+            kinds = {pid: Kind(k) for pid, k in conn.execute(q)}
+        found = self.papers(kinds)
+        excluded = set(exclude)
+        out = [
+            Listed(p, kinds[pid])
+            for pid, p in found.items()
+            if not excluded.intersection(p.categories)
+        ]
+        out.sort(key=lambda x: (x.kind, _id_key(x.paper.id)))
+        return out
+
+    def days(self, categories: Sequence[str]) -> list[date]:
+        """Announcement days (ascending) on which any of `categories` listed something."""
+        q = (
+            select(day_counts.c.day)
+            .where(day_counts.c.category.in_(list(categories)))
+            .group_by(day_counts.c.day)
+            .order_by(day_counts.c.day)
+        )
+        with self.engine.connect() as conn:
+            return [_as_date(d) for (d,) in conn.execute(q)]
+
+    def all_days(self) -> list[date]:
+        q = select(day_counts.c.day).group_by(day_counts.c.day).order_by(day_counts.c.day)
+        with self.engine.connect() as conn:
+            return [_as_date(d) for (d,) in conn.execute(q)]
+
+    def category_counts(self) -> dict[str, int]:
+        """Papers per category (first listings: new + cross), for the home page."""
+        q = select(day_counts.c.category, func.sum(day_counts.c.listed)).group_by(
+            day_counts.c.category
+        )
+        with self.engine.connect() as conn:
+            return {c: int(n or 0) for c, n in conn.execute(q)}
+
+    def day_totals(self, day: date) -> dict[str, int]:
+        q = select(day_counts.c.category, day_counts.c.total).where(day_counts.c.day == day)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(q).tuples().all())
+
+    def announced_ids(self, category: str, day: date) -> set[str]:
+        a = announcements.c
+        q = select(a.paper_id).where(a.category == category, a.day == day)
+        with self.engine.connect() as conn:
+            return set(conn.execute(q).scalars())
+
+    def first_days(self, ids: Sequence[str]) -> dict[str, date]:
+        """The earliest announcement day of each of `ids` that has one."""
+        a = announcements.c
+        out: dict[str, date] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                q = (
+                    select(a.paper_id, func.min(a.day))
+                    .where(a.paper_id.in_(list(ids[i : i + 500])))
+                    .group_by(a.paper_id)
+                )
+                out.update({pid: _as_date(d) for pid, d in conn.execute(q)})
+        return out
+
+    def count_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(papers)).scalar() or 0)
+
+    def has_announcement(self, keys: Sequence[tuple[str, date, str]]) -> set[tuple[str, date, str]]:
+        a = announcements.c
+        with self.engine.connect() as conn:
+            q = select(a.category, a.day, a.paper_id).where(
+                and_(tuple_(a.category, a.day, a.paper_id).in_(list(keys)))
+            )
+            return {(c, _as_date(d), p) for c, d, p in conn.execute(q)}
+
+
+def _naive(dt: datetime | None) -> datetime | None:
+    """Stored as naive UTC so both backends compare the same way."""
+    if dt is None or dt.tzinfo is None:
+        return dt
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def _as_date(v: date | str) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(v)
+
+
+def _last_per_id(rows: Sequence[Paper]) -> list[Paper]:
+    """One row per id (ON CONFLICT may not touch a row twice in one statement on PostgreSQL):
+    the highest version wins, later rows win ties."""
+    best: dict[str, Paper] = {}
+    for p in rows:
+        old = best.get(p.id)
+        if old is None or (p.version or 0) >= (old.version or 0):
+            best[p.id] = p
+    return list(best.values())
+
+
+def _id_key(pid: str) -> tuple[int, str]:
+    return (1, pid) if "/" in pid else (0, pid)
+
+
+def _paper(m: RowMapping) -> Paper:
+    return Paper(
+        id=m["id"],
+        version=m["version"],
+        title=m["title"],
+        authors=json.loads(m["authors"]),
+        abstract=m["abstract"],
+        categories=m["categories"].split(),
+        comments=m["comments"],
+        journal_ref=m["journal_ref"],
+        doi=m["doi"],
+        license=m["license"],
+        published=m["published"],
+        updated=m["updated"],
+    )

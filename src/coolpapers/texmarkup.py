@@ -1,0 +1,75 @@
+"""TeX in arXiv metadata: accents to Unicode, math spans kept apart for the typesetter.
+
+arXiv metadata is written by authors in TeX: names carry accents (Schr\\"odinger, Bal\\'azs)
+and abstracts carry math ($O(n^2)$). Accents outside math become Unicode here; math spans are
+left for KaTeX in the browser (see web/render.py).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_COMBINING = {
+    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303",
+    "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b",
+    "c": "\u0327", "k": "\u0328", "r": "\u030a", "d": "\u0323", "b": "\u0331",
+}  # fmt: skip
+_LETTERS = {
+    "ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ",
+    "oe": "œ", "OE": "Œ", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
+}  # fmt: skip
+
+# \"o  \"{o}  {\"o}  \'{\i}  \c{c}  \v{s}  \c c
+_ACCENT = re.compile(
+    r"\{?\\(?P<acc>[\"'`^~=.])\s*(?:\{(?P<a>\\?[A-Za-z])\}|(?P<b>\\?[A-Za-z]))\}?"
+    r"|\{?\\(?P<acc2>[uvHckrdb])(?:\{(?P<c>\\?[A-Za-z])\}|\s+(?P<d>[A-Za-z]))\}?"
+)
+_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L)(?![A-Za-z])\}?(?:\{\})?\s?")
+# $...$, $$...$$, \(...\), \[...\]; an escaped \$ is not a delimiter
+_MATH = re.compile(r"(?<!\\)(\$\$.+?(?<!\\)\$\$|\$.+?(?<!\\)\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+
+
+def _base(ch: str) -> str:
+    return {"\\i": "i", "\\j": "j"}.get(ch, ch)
+
+
+def _accent(m: re.Match[str]) -> str:
+    acc = m.group("acc") or m.group("acc2")
+    ch = _base(m.group("a") or m.group("b") or m.group("c") or m.group("d") or "")
+    if ch.startswith("\\"):
+        return m.group(0)
+    return unicodedata.normalize("NFC", ch + _COMBINING[acc])
+
+
+def accents_to_unicode(text: str) -> str:
+    """Schr\\"odinger -> Schrödinger, outside math only."""
+    if "\\" not in text:
+        return text
+    parts = split_math(text)
+    return "".join(p if is_math else _plain(p) for p, is_math in parts)
+
+
+def _plain(text: str) -> str:
+    text = _ACCENT.sub(_accent, text)
+    return _LETTER.sub(lambda m: _LETTERS[m.group(1)], text)
+
+
+def split_math(text: str) -> list[tuple[str, bool]]:
+    """Split into (segment, is_math) pairs; math segments keep their delimiters."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for m in _MATH.finditer(text):
+        if m.start() > pos:
+            out.append((text[pos : m.start()], False))
+        out.append((m.group(0), True))
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
+def unwrap(text: str) -> str:
+    """arXiv hard-wraps titles and abstracts at ~80 columns; join the lines back."""
+    paragraphs = re.split(r"\n\s*\n|\n(?=\s{2,}\S)", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())

@@ -1,0 +1,252 @@
+"""The web application: papers.cool's URLs and page structure, rendered on the server.
+
+/                          categories with names and counts, the reader's picker
+/arxiv/<categories>        a day's listing  (?date=YYYY-MM-DD, ?show=N)
+/arxiv/<categories>/feed   the same as Atom
+/arxiv/<categories>/more   the next cards of a long day (progressive rendering)
+/arxiv/<id>[,<id>...]      papers by id (fetched from arXiv on demand)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from coolpapers import taxonomy
+from coolpapers.config import Settings, get_settings
+from coolpapers.records import Paper
+from coolpapers.store import Listed, Store
+from coolpapers.web import render, spec, views
+from coolpapers.web.cache import PageCache
+
+log = logging.getLogger("coolpapers.web")
+HERE = Path(__file__).parent
+# Looks up ids missing from the store (on arXiv, through the paced client); None: don't.
+Fetcher = Callable[[Sequence[str]], dict[str, Paper]]
+
+
+def make_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tex"] = render.tex
+    env.filters["paragraphs"] = render.paragraphs
+    env.globals.update(
+        authors_split=views.authors_split,
+        subjects=views.subjects,
+        fmt_date=views.fmt_date,
+        fmt_time=views.fmt_time,
+        group_label=lambda k: views.GROUPS[k],
+        category_name=taxonomy.name,
+    )
+    return env
+
+
+class Site:
+    """Everything a request needs, built once per worker process."""
+
+    def __init__(self, store: Store, settings: Settings, fetcher: Fetcher | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.fetcher = fetcher
+        self.env = make_env()
+        self.cache = PageCache(store, ttl=settings.page_cache_ttl)
+
+    def html(self, template: str, **ctx: Any) -> bytes:
+        return self.env.get_template(template).render(**ctx).encode()
+
+    def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
+        L = views.listing(self.store, cats, day)
+        n = self.settings.page_size if show is None else max(1, show)
+        return self.html("listing.html", L=L, shown=min(n, L.total))
+
+    def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
+        L = views.listing(self.store, cats, day)
+        part = L.items[offset : offset + limit]
+        prev_kind = L.items[offset - 1].kind if 0 < offset <= len(L.items) else None
+        macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
+        return str(macro(part, offset + 1, L.day, prev_kind)).encode()
+
+    def feed(self, cats: spec.CategorySet, day: date | None, base: str, path: str) -> bytes:
+        L = views.listing(self.store, cats, day)
+        stamp = _stamp(L.day)
+        return self.html(
+            "feed.xml",
+            base=base,
+            path=path,
+            html_path=f"/arxiv/{cats.canonical}",
+            title=f"{L.title} · Cool Papers",
+            subtitle=f"arXiv listing of {views.fmt_date(L.day) or 'no day yet'}: {L.total} papers",
+            updated=stamp,
+            items=L.items,
+            entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else stamp,
+        )
+
+    def papers_page(self, wanted: Sequence[str]) -> bytes:
+        found = self.store.papers(wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing and self.fetcher and self.settings.fetch_on_demand:
+            try:
+                found.update(self.fetcher(missing))
+            except Exception as e:  # arXiv down or slow: show what we have, say what we lack
+                log.warning("on-demand fetch of %s failed: %s", missing, e)
+            missing = [i for i in wanted if i not in found]
+        if not found:
+            raise views.NotFound(f"No paper {', '.join(missing)} on arXiv.")
+        return self.html(
+            "papers.html", items=[found[i] for i in wanted if i in found], missing=missing
+        )
+
+
+def _stamp(day: date | None) -> str:
+    if day is None:
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _date(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as e:
+        raise views.NotFound(f"Bad date {raw!r}: use YYYY-MM-DD, e.g. 2025-03-18.") from e
+
+
+def _int(raw: str | None, what: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if raw == "all":
+        return 1_000_000
+    try:
+        return int(raw)
+    except ValueError as e:
+        raise views.NotFound(f"Bad {what} {raw!r}: a number is expected.") from e
+
+
+def create_app(
+    settings: Settings | None = None, store: Store | None = None, fetcher: Fetcher | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    store = store or Store.open(settings.database_url)
+    if fetcher is None and settings.fetch_on_demand:
+        fetcher = _default_fetcher(store, settings)
+    site = Site(store, settings, fetcher)
+    app = FastAPI(title="coolpapers", docs_url="/api/docs", redoc_url=None)
+    app.state.site = site
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def not_found(e: views.NotFound) -> HTMLResponse:
+        body = site.html("notfound.html", message=str(e), suggestions=e.suggestions)
+        return HTMLResponse(body, status_code=404)
+
+    async def cached(key: str, render_: Callable[[], bytes], media: str) -> Response:
+        body = site.cache.lookup(key)
+        if body is None:
+            try:
+                body = await run_in_threadpool(render_)
+            except views.NotFound as e:
+                return not_found(e)
+            site.cache.store_page(key, body)
+        return Response(body, media_type=media)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home() -> Response:
+        return await cached(
+            "/", lambda: site.html("home.html", H=views.home(store)), "text/html; charset=utf-8"
+        )
+
+    @app.get("/arxiv/{path:path}")
+    async def arxiv(path: str, request: Request) -> Response:
+        q = request.query_params
+        key = request.url.path + "?" + str(q)
+        # /arxiv/<spec>/feed and /arxiv/<spec>/more; an old-style id also has a '/'.
+        head, _, tail = path.rpartition("/")
+        try:
+            if tail in ("feed", "more") and head:
+                parsed = _parse(head)
+                if not isinstance(parsed, spec.CategorySet):
+                    raise views.NotFound("Feeds and pages are for category listings.")
+                day = _date(q.get("date"))
+                if tail == "feed":
+                    base = str(request.base_url).rstrip("/")
+                    return await cached(
+                        key,
+                        lambda: site.feed(parsed, day, base, request.url.path),
+                        "application/atom+xml; charset=utf-8",
+                    )
+                if day is None:
+                    raise views.NotFound("`more` needs ?date=YYYY-MM-DD.")
+                offset = _int(q.get("offset"), "offset") or 0
+                limit = min(_int(q.get("limit"), "limit") or 100, 1000)
+                return await cached(
+                    key, lambda: site.more(parsed, day, offset, limit), "text/html; charset=utf-8"
+                )
+            parsed = _parse(path)
+            if isinstance(parsed, spec.IdList):
+                wanted = [a.id for a in parsed.ids]
+                canonical = ",".join(str(a) for a in parsed.ids)
+                if canonical != path:
+                    return RedirectResponse(f"/arxiv/{quote(canonical, safe='/,')}", 301)
+                return await cached(
+                    key, lambda: site.papers_page(wanted), "text/html; charset=utf-8"
+                )
+            if parsed.canonical != path and "," not in path:
+                # aliases (cs.NA -> math.NA) and spellings resolve to one URL per listing
+                target = f"/arxiv/{parsed.canonical}"
+                return RedirectResponse(target + (f"?{q}" if q else ""), 301)
+            day = _date(q.get("date"))
+            show = _int(q.get("show"), "show")
+            return await cached(
+                key, lambda: site.listing_page(parsed, day, show), "text/html; charset=utf-8"
+            )
+        except views.NotFound as e:
+            return not_found(e)
+
+    return app
+
+
+def _parse(path: str) -> spec.CategorySet | spec.IdList:
+    try:
+        return spec.parse(path)
+    except spec.BadSpec as e:
+        close = [
+            (f"/arxiv/{c}", f"{c} ({taxonomy.name(c)})")
+            for c in taxonomy.categories()
+            if path and c.lower().startswith(path.split(".")[0].lower()[:2])
+        ][:8]
+        raise views.NotFound(f"{e}.", close) from e
+
+
+def _default_fetcher(store: Store, settings: Settings) -> Fetcher | None:
+    """On-demand lookups of unknown ids go through the one paced arXiv client."""
+    try:
+        from coolpapers.sources.client import ArxivClient
+        from coolpapers.sources.harvest import fetch_ids
+    except ImportError:  # sources not installed in this build
+        return None
+
+    def fetch(wanted: Sequence[str]) -> dict[str, Paper]:
+        client = ArxivClient(store, settings)
+        try:
+            return fetch_ids(store, client, list(wanted))
+        finally:
+            client.close()
+
+    return fetch
+
+
+__all__ = ["Listed", "Site", "create_app"]

@@ -1,0 +1,156 @@
+"""Page models: what each page shows, computed from the store, independent of HTTP.
+
+Routes (web/app.py) turn requests into calls here; templates only lay out what these return.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import groupby
+
+from coolpapers import taxonomy
+from coolpapers.records import Kind, Paper
+from coolpapers.store import Listed, Store
+from coolpapers.web.spec import CategorySet
+
+GROUPS = {
+    Kind.NEW: "New submissions",
+    Kind.CROSS: "Cross-lists",
+    Kind.REPLACE: "Replacements",
+    Kind.REPLACE_CROSS: "Replacements (cross-lists)",
+}
+MAX_AUTHORS = 40
+
+
+class NotFound(LookupError):
+    """A page that does not exist; the message tells the reader what would."""
+
+    def __init__(self, message: str, suggestions: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions or []
+
+
+@dataclass
+class Group:
+    kind: Kind
+    label: str
+    count: int
+    start: int  # 1-based number of the group's first entry
+
+
+@dataclass
+class Listing:
+    cats: CategorySet
+    day: date | None  # None: nothing announced yet
+    requested: date | None  # the ?date= asked for, when it had no announcement
+    items: list[Listed]
+    groups: list[Group]
+    previous: date | None
+    next: date | None
+    first: date | None
+    last: date | None
+    names: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def title(self) -> str:
+        return " + ".join(n for _, n in self.names) + "".join(
+            f" − {taxonomy.name(c)}" for c in self.cats.exclude
+        )
+
+
+def listing(store: Store, cats: CategorySet, requested: date | None) -> Listing:
+    days = store.days(cats.include)
+    names = [(c, taxonomy.name(c)) for c in cats.include]
+    if not days:
+        return Listing(cats, None, requested, [], [], None, None, None, None, names)
+    if requested is None:
+        day = days[-1]
+    elif requested in days:
+        day = requested
+    else:
+        # No announcement that day (weekend, holiday, before our data): say so, link around it.
+        i = bisect.bisect_left(days, requested)
+        prev = days[i - 1] if i > 0 else None
+        nxt = days[i] if i < len(days) else None
+        return Listing(cats, None, requested, [], [], prev, nxt, days[0], days[-1], names)
+    i = days.index(day)
+    items = store.listing(cats.include, cats.exclude, day)
+    groups: list[Group] = []
+    n = 1
+    for kind, members in groupby(items, key=lambda x: x.kind):
+        count = len(list(members))
+        groups.append(Group(kind, GROUPS[kind], count, n))
+        n += count
+    return Listing(
+        cats,
+        day,
+        None,
+        items,
+        groups,
+        days[i - 1] if i > 0 else None,
+        days[i + 1] if i + 1 < len(days) else None,
+        days[0],
+        days[-1],
+        names,
+    )
+
+
+@dataclass
+class Archive:
+    code: str
+    name: str
+    categories: list[tuple[taxonomy.Category, int]]
+
+    @property
+    def count(self) -> int:
+        return sum(n for _, n in self.categories)
+
+
+@dataclass
+class Home:
+    groups: list[tuple[str, list[Archive]]]
+    days: list[date]
+    total: int
+
+
+def home(store: Store) -> Home:
+    counts = store.category_counts()
+    by_group: dict[str, dict[str, Archive]] = {}
+    for code, cat in sorted(taxonomy.categories().items()):
+        if not cat.active and not counts.get(code):
+            continue
+        archives = by_group.setdefault(cat.group_name, {})
+        arch = archives.setdefault(cat.archive, Archive(cat.archive, cat.archive_name, []))
+        if code == cat.archive and any(
+            c.archive == code and c.code != code for c in taxonomy.categories().values()
+        ):
+            continue  # an archive row with subcategories is the archive itself, not a category
+        arch.categories.append((cat, counts.get(code, 0)))
+    groups = [(g, list(a.values())) for g, a in by_group.items()]
+    order = ["Computer Science", "Mathematics", "Physics", "Statistics"]
+    groups.sort(key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
+    return Home(groups, store.all_days(), sum(counts.values()))
+
+
+def authors_split(p: Paper) -> tuple[list[str], list[str]]:
+    if len(p.authors) > MAX_AUTHORS:
+        return p.authors[:MAX_AUTHORS], p.authors[MAX_AUTHORS:]
+    return p.authors, []
+
+
+def subjects(p: Paper) -> list[tuple[str, str]]:
+    return [(c, taxonomy.name(c)) for c in p.categories]
+
+
+def fmt_date(d: datetime | date | None) -> str:
+    return d.strftime("%Y-%m-%d") if d else ""
+
+
+def fmt_time(d: datetime | None) -> str:
+    return d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
