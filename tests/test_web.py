@@ -249,3 +249,12 @@ def test_static_katex_is_served(client: TestClient) -> None:
 
 def test_root_path_of_sample_is_real() -> None:
     assert len(list(Path(SAMPLE).glob("*.jsonl.gz"))) >= 5
+
+
+def test_pages_are_gzipped_when_asked(client: TestClient) -> None:
+    plain = client.get("/arxiv/cs.CV?show=all", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    gz = client.get("/arxiv/cs.CV?show=all", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["content-encoding"] == "gzip"
+    assert gz.text == plain.text  # httpx decodes it: the same page
+    assert int(gz.headers["content-length"]) < len(plain.content) / 2

@@ -71,5 +71,12 @@ def split_math(text: str) -> list[tuple[str, bool]]:
 
 def unwrap(text: str) -> str:
     """arXiv hard-wraps titles and abstracts at ~80 columns; join the lines back."""
+    if "\n\n" not in text and "\n  " not in text:
+        return " ".join(text.split())
     paragraphs = re.split(r"\n\s*\n|\n(?=\s{2,}\S)", text.strip())
     return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def oneline(text: str) -> str:
+    """Titles, comments, names: one line, single spaces."""
+    return " ".join(text.split())

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from coolpapers.cli.progress import bytes_bar, console, setup_logging
+from coolpapers.cli.progress import bytes_bar, console, count_bar, setup_logging
 from coolpapers.config import get_settings
 from coolpapers.store import Store
 
@@ -52,6 +52,78 @@ def import_(
         f"[green]imported[/] {report.stored} records from {report.files} files "
         f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files skipped)"
     )
+
+
+@app.command()
+def harvest(
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", "-c", help="categories (default: COOLPAPERS_WATCH_CATEGORIES)"),
+    ] = None,
+    oai: Annotated[bool, typer.Option(help="backfill metadata through OAI-PMH instead")] = False,
+    set_spec: Annotated[str | None, typer.Option("--set", help="OAI set, e.g. cs")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="OAI from date YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="OAI until date YYYY-MM-DD")] = None,
+    metadata_format: Annotated[
+        str, typer.Option("--format", help="arXivRaw or arXiv")
+    ] = "arXivRaw",
+    ids: Annotated[list[str] | None, typer.Option("--id", help="fetch single papers by id")] = None,
+    watch: Annotated[bool, typer.Option(help="keep running: harvest every announcement")] = False,
+) -> None:
+    """Fetch from arXiv through the one paced client (1 request / 3 s, Retry-After honoured).
+
+    Default: today's announcement feeds of the categories, then a completeness check that
+    backfills late ids. --oai pages through ListRecords and resumes after a kill; --id fetches
+    single papers; --watch follows every announcement (20:00 New York, Sunday to Thursday)."""
+    from coolpapers.sources import harvest as h
+    from coolpapers.sources.client import ArxivClient
+    from coolpapers.sources.schedule import watch as watch_loop
+
+    settings = get_settings()
+    store = _store()
+    cats = category or settings.watch
+    with ArxivClient(store, settings) as client:
+        if ids:
+            found = h.fetch_ids(store, client, ids)
+            missing = [i for i in ids if i not in found]
+            console.print(
+                f"stored {len(found)} papers" + (f"; not on arXiv: {missing}" if missing else "")
+            )
+            return
+        if watch:
+            stop = threading.Event()
+            try:
+                watch_loop(store, client, cats, stop)
+            except KeyboardInterrupt:
+                stop.set()
+            return
+        if oai:
+            with count_bar(f"OAI-PMH {set_spec or 'all'} from {from_ or 'the start'}", None) as bar:
+                report = h.harvest_oai(
+                    store,
+                    client,
+                    set_spec,
+                    from_,
+                    until,
+                    metadata_format,
+                    progress=lambda r: bar.update(
+                        0, completed=r.papers, total=r.complete_list_size
+                    ),
+                )
+            console.print(f"[green]OAI-PMH[/] {report}")
+            return
+        with count_bar("announcement feeds", None) as bar:
+            rep = h.harvest_announcements(store, client, cats)
+            bar.update(0, completed=rep.feeds)
+            checks = [
+                h.check_complete(store, client, c, d, kinds) for (c, d), kinds in rep.listed.items()
+            ]
+        late = sum(len(c.backfilled) for c in checks)
+        console.print(
+            f"[green]announcements[/] {rep.papers} papers, {rep.announcements} listings on "
+            f"{', '.join(sorted(map(str, rep.days))) or 'no day'}; {late} late ids backfilled; "
+            f"{rep.skipped} malformed items skipped"
+        )
 
 
 @app.command()

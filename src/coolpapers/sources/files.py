@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from coolpapers import ids, taxonomy
 from coolpapers.records import Announcement, Batch, Kind, Paper
 from coolpapers.store import Store
-from coolpapers.texmarkup import unwrap
+from coolpapers.texmarkup import oneline, unwrap
 
 log = logging.getLogger("coolpapers.sources")
 NY = ZoneInfo("America/New_York")
@@ -139,7 +139,9 @@ def _peek_id(line: bytes) -> str | None:
     return m.group(1).decode("utf-8", "replace") if m else None
 
 
-def _text(obj: dict[str, Any], key: str, required: bool = True) -> str | None:
+def _text(
+    obj: dict[str, Any], key: str, required: bool = True, paragraphs: bool = False
+) -> str | None:
     v = obj.get(key)
     if v is None or (isinstance(v, str) and not v.strip()):
         if required:
@@ -147,7 +149,7 @@ def _text(obj: dict[str, Any], key: str, required: bool = True) -> str | None:
         return None
     if not isinstance(v, str):
         raise BadRecord(f"{key} is not text")
-    return unwrap(v)
+    return unwrap(v) if paragraphs else oneline(v)
 
 
 def _categories(raw: Any) -> list[str]:
@@ -179,7 +181,7 @@ def _daily(obj: dict[str, Any], day: date | None) -> tuple[Paper, list[Announcem
         id=aid.id,
         version=aid.version,
         title=_text(obj, "title") or "",
-        abstract=_text(obj, "summary") or "",
+        abstract=_text(obj, "summary", paragraphs=True) or "",
         authors=[" ".join(str(a).split()) for a in authors],
         categories=_categories(obj.get("categories")),
         comments=_text(obj, "comment", required=False),
@@ -217,7 +219,7 @@ def _kaggle(obj: dict[str, Any]) -> tuple[Paper, list[Announcement]]:
         id=aid.id,
         version=len(versions) or None,
         title=_text(obj, "title") or "",
-        abstract=_text(obj, "abstract") or "",
+        abstract=_text(obj, "abstract", paragraphs=True) or "",
         authors=authors,
         categories=_categories(obj.get("categories")),
         comments=_text(obj, "comments", required=False),

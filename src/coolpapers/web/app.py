@@ -27,7 +27,7 @@ from coolpapers.config import Settings, get_settings
 from coolpapers.records import Paper
 from coolpapers.store import Listed, Store
 from coolpapers.web import render, spec, views
-from coolpapers.web.cache import PageCache
+from coolpapers.web.cache import Page, PageCache
 
 log = logging.getLogger("coolpapers.web")
 HERE = Path(__file__).parent
@@ -111,6 +111,14 @@ class Site:
         )
 
 
+def _respond(page: Page, media: str, request: Request) -> Response:
+    headers = {"Vary": "Accept-Encoding"}
+    if page.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(page.gzipped, media_type=media, headers=headers)
+    return Response(page.body, media_type=media, headers=headers)
+
+
 def _stamp(day: date | None) -> str:
     if day is None:
         return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -153,20 +161,25 @@ def create_app(
         body = site.html("notfound.html", message=str(e), suggestions=e.suggestions)
         return HTMLResponse(body, status_code=404)
 
-    async def cached(key: str, render_: Callable[[], bytes], media: str) -> Response:
-        body = site.cache.lookup(key)
-        if body is None:
+    async def cached(
+        request: Request, key: str, render_: Callable[[], bytes], media: str
+    ) -> Response:
+        page = site.cache.lookup(key)
+        if page is None:
             try:
                 body = await run_in_threadpool(render_)
             except views.NotFound as e:
                 return not_found(e)
-            site.cache.store_page(key, body)
-        return Response(body, media_type=media)
+            page = await run_in_threadpool(site.cache.store_page, key, body)
+        return _respond(page, media, request)
 
     @app.get("/", response_class=HTMLResponse)
-    async def home() -> Response:
+    async def home(request: Request) -> Response:
         return await cached(
-            "/", lambda: site.html("home.html", H=views.home(store)), "text/html; charset=utf-8"
+            request,
+            "/",
+            lambda: site.html("home.html", H=views.home(store)),
+            "text/html; charset=utf-8",
         )
 
     @app.get("/arxiv/{path:path}")
@@ -184,6 +197,7 @@ def create_app(
                 if tail == "feed":
                     base = str(request.base_url).rstrip("/")
                     return await cached(
+                        request,
                         key,
                         lambda: site.feed(parsed, day, base, request.url.path),
                         "application/atom+xml; charset=utf-8",
@@ -193,7 +207,10 @@ def create_app(
                 offset = _int(q.get("offset"), "offset") or 0
                 limit = min(_int(q.get("limit"), "limit") or 100, 1000)
                 return await cached(
-                    key, lambda: site.more(parsed, day, offset, limit), "text/html; charset=utf-8"
+                    request,
+                    key,
+                    lambda: site.more(parsed, day, offset, limit),
+                    "text/html; charset=utf-8",
                 )
             parsed = _parse(path)
             if isinstance(parsed, spec.IdList):
@@ -202,7 +219,7 @@ def create_app(
                 if canonical != path:
                     return RedirectResponse(f"/arxiv/{quote(canonical, safe='/,')}", 301)
                 return await cached(
-                    key, lambda: site.papers_page(wanted), "text/html; charset=utf-8"
+                    request, key, lambda: site.papers_page(wanted), "text/html; charset=utf-8"
                 )
             if parsed.canonical != path and "," not in path:
                 # aliases (cs.NA -> math.NA) and spellings resolve to one URL per listing
@@ -211,7 +228,10 @@ def create_app(
             day = _date(q.get("date"))
             show = _int(q.get("show"), "show")
             return await cached(
-                key, lambda: site.listing_page(parsed, day, show), "text/html; charset=utf-8"
+                request,
+                key,
+                lambda: site.listing_page(parsed, day, show),
+                "text/html; charset=utf-8",
             )
         except views.NotFound as e:
             return not_found(e)

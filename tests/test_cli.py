@@ -1,0 +1,73 @@
+"""The `coolpapers` command: import with resume, and `serve` as a real uvicorn process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from coolpapers.cli.main import app
+from coolpapers.config import get_settings
+from coolpapers.store import Store
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("COOLPAPERS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_import_command_and_rerun(db_url: str) -> None:
+    files = [str(SAMPLE / "2026-06-04.jsonl.gz"), str(SAMPLE / "2026-06-05.jsonl.gz")]
+    r = CliRunner().invoke(app, ["import", *files])
+    assert r.exit_code == 0, r.output
+    store = Store.open(db_url)
+    n = store.count_papers()
+    assert n > 500 and "imported" in r.output
+    r = CliRunner().invoke(app, ["import", *files])  # a rerun resumes: nothing twice
+    assert r.exit_code == 0 and store.count_papers() == n
+    r = CliRunner().invoke(app, ["import", "/nonexistent.jsonl"])
+    assert r.exit_code != 0 and "no such file" in r.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
+    Store.open(db_url)
+    CliRunner().invoke(app, ["import", str(SAMPLE / "2026-06-05.jsonl.gz")])
+    port = _free_port()
+    env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url, "COOLPAPERS_FETCH_ON_DEMAND": "0"}
+    cmd = [sys.executable, "-m", "coolpapers.cli.main", "serve", "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--workers", str(workers)], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/arxiv/cs.CL", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "serve did not answer within 30 s"
+                assert proc.poll() is None, "serve exited"
+                time.sleep(0.2)
+        assert r.status_code == 200 and "Total: " in r.text
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
