@@ -13,7 +13,8 @@ from dataclasses import dataclass
 _NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?$")
 _OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*(?:\.[A-Z]{2})?)/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
 _URL = re.compile(
-    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$"
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$",
+    re.IGNORECASE,  # arXiv writes its own host as arXiv.org
 )
 
 
@@ -44,6 +45,8 @@ def parse(text: str) -> ArxivId:
         month = int(yymm[2:])
         if not 1 <= month <= 12:
             raise BadId(f"not an arXiv id: {text!r} (month {month:02d})")
+        if yymm < "0704":
+            raise BadId(f"not an arXiv id: {text!r} (new-style ids start with 0704)")
         five_digits = yymm >= "1501"
         if five_digits and len(num) == 4:
             raise BadId(f"not an arXiv id: {text!r} (ids since 2015 have 5 digits)")
@@ -55,6 +58,9 @@ def parse(text: str) -> ArxivId:
         return ArxivId(f"{yymm}.{num}", int(v) if v else None)
     m = _OLD.match(s)
     if m:
+        month = int(m.group("num")[2:4])
+        if not 1 <= month <= 12:
+            raise BadId(f"not an arXiv id: {text!r} (month {month:02d})")
         v = m.group("v")
         return ArxivId(f"{m.group('arch')}/{m.group('num')}", int(v) if v else None)
     raise BadId(f"not an arXiv id: {text!r}")

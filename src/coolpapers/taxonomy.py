@@ -94,4 +94,7 @@ def expand(code: str) -> list[str]:
     """A category, or an archive that has categories (`cs`, `astro-ph`) as all of them."""
     c = canonical(code)
     children = [k for k, v in categories().items() if v.archive == c and k != c]
+    if children:
+        # an archive's aliased categories (cs.NA, cs.SY) are listed under their canonical names
+        children += [t for a, t in ALIASES.items() if a.split(".")[0] == c and t not in children]
     return children or [c]

@@ -21,11 +21,16 @@ _LETTERS = {
 }  # fmt: skip
 
 # \"o  \"{o}  {\"o}  \'{\i}  \c{c}  \v{s}  \c c
+# An enclosing {...} is consumed only as a pair (in `\emph{\"Uber}` the brace is the argument's).
 _ACCENT = re.compile(
-    r"\{?\\(?P<acc>[\"'`^~=.])\s*(?:\{(?P<a>\\?[A-Za-z])\}|(?P<b>\\?[A-Za-z]))\}?"
-    r"|\{?\\(?P<acc2>[uvHckrdb])(?:\{(?P<c>\\?[A-Za-z])\}|\s+(?P<d>[A-Za-z]))\}?"
+    r"(?P<o1>\{)?\\(?P<acc>[\"'`^~=.])\s*(?:\{(?P<a>\\?[A-Za-z])\}|(?P<b>\\?[A-Za-z]))(?(o1)\})"
+    r"|(?P<o2>\{)?\\(?P<acc2>[uvHckrdb])(?:\{(?P<c>\\?[A-Za-z])\}|\s+(?P<d>[A-Za-z]))(?(o2)\})"
 )
-_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|o|O|l|L)(?![A-Za-z])\}?(?:\{\})?\s?")
+# {\ss}  \ss{}  \ss: only the bare control word swallows the space after it (Gau{\ss} sums).
+_LETTER = re.compile(
+    r"\{\\(?P<l1>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)\}"
+    r"|\\(?P<l2>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)(?![A-Za-z])(?:\{\}|\s?)"
+)
 # $...$, $$...$$, \(...\), \[...\]; an escaped \$ is not a delimiter
 _MATH = re.compile(r"(?<!\\)(\$\$.+?(?<!\\)\$\$|\$.+?(?<!\\)\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
@@ -52,7 +57,7 @@ def accents_to_unicode(text: str) -> str:
 
 def _plain(text: str) -> str:
     text = _ACCENT.sub(_accent, text)
-    return _LETTER.sub(lambda m: _LETTERS[m.group(1)], text)
+    return _LETTER.sub(lambda m: _LETTERS[m.group("l1") or m.group("l2")], text)
 
 
 def split_math(text: str) -> list[tuple[str, bool]]:

@@ -75,6 +75,7 @@ def harvest(
     Default: today's announcement feeds of the categories, then a completeness check that
     backfills late ids. --oai pages through ListRecords and resumes after a kill; --id fetches
     single papers; --watch follows every announcement (20:00 New York, Sunday to Thursday)."""
+    from coolpapers.ids import parse as parse_id
     from coolpapers.sources import harvest as h
     from coolpapers.sources.client import ArxivClient
     from coolpapers.sources.schedule import watch as watch_loop
@@ -85,7 +86,7 @@ def harvest(
     with ArxivClient(store, settings) as client:
         if ids:
             found = h.fetch_ids(store, client, ids)
-            missing = [i for i in ids if i not in found]
+            missing = [i for i in ids if parse_id(i).id not in found]
             console.print(
                 f"stored {len(found)} papers" + (f"; not on arXiv: {missing}" if missing else "")
             )

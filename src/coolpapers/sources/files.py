@@ -120,7 +120,9 @@ def _write_chunk(
             if not isinstance(obj, dict):
                 raise BadRecord("not a JSON object")
             paper, anns = _daily(obj, day) if day else _kaggle(obj)
-        except (ValueError, KeyError, TypeError) as e:
+        # AttributeError, IndexError: wrong shapes inside a record (versions: ["v1"],
+        # authors_parsed: [["Smith"]]) are malformed lines too, not a reason to stop the import
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             rid = _peek_id(line)
             log.warning("skipped line %d%s: %s", n, f" (id {rid})" if rid else "", e)
             batch.skipped += 1

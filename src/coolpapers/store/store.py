@@ -243,7 +243,7 @@ class Store:
     def day_totals(self, day: date) -> dict[str, int]:
         q = select(day_counts.c.category, day_counts.c.total).where(day_counts.c.day == day)
         with self.engine.connect() as conn:
-            return dict(conn.execute(q).tuples().all())
+            return {c: n for c, n in conn.execute(q)}
 
     def announced_ids(self, category: str, day: date) -> set[str]:
         a = announcements.c

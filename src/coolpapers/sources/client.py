@@ -1,0 +1,286 @@
+"""The one way out to arXiv: a paced, retrying HTTP client.
+
+arXiv's terms allow one request every 3 seconds over a single connection, for all machines of
+a user together. So every component (announcement harvest, OAI, on-demand ids, later PDFs)
+goes through `ArxivClient`, and the pace lives in the database (`Store.reserve_slot`), not in
+a process global: two CLI runs and a web worker sharing one database still keep the pace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin
+
+import httpx
+from lxml import etree
+
+from coolpapers.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from coolpapers.store.store import Store
+
+log = logging.getLogger("coolpapers.sources")
+
+PACE_KEY = "arxiv.pace"
+# 429 and 5xx are arXiv saying "not now"; other 4xx are our fault and retrying will not help.
+_RETRY_STATUS = frozenset({408, 429})
+_MAX_REDIRECTS = 5
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+class FetchError(Exception):
+    """A request to arXiv failed for good (retries exhausted, or a non-retryable status)."""
+
+    def __init__(self, url: str, message: str, status: int | None = None, body: str = "") -> None:
+        super().__init__(f"{message} ({url})")
+        self.url = url
+        self.status = status
+        self.body = body
+
+
+class Pacer(Protocol):
+    """Decides when the next request may go out."""
+
+    def wait(self) -> float:
+        """Block until this caller may send one request; return the seconds slept."""
+        ...
+
+    def hold(self, seconds: float) -> None:
+        """Nobody sends a request for `seconds` from now (arXiv asked us to back off)."""
+        ...
+
+
+class StorePacer:
+    """The pace shared through the database: every process that uses the same store waits
+    its turn, and a back-off requested by arXiv holds all of them."""
+
+    def __init__(
+        self,
+        store: Store,
+        interval: float,
+        *,
+        key: str = PACE_KEY,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store, self.interval, self.key = store, interval, key
+        self._sleep, self._clock = sleep, clock
+
+    def wait(self) -> float:
+        slot = self.store.reserve_slot(self.key, self.interval)
+        delay = slot - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+            return delay
+        return 0.0
+
+    def hold(self, seconds: float) -> None:
+        self.store.push_slot(self.key, self._clock() + seconds)
+
+
+class LocalPacer:
+    """The same pace within one process only: for a client used without a database."""
+
+    def __init__(self, interval: float, *, sleep: Sleep = time.sleep, clock: Clock = time.time):
+        self.interval = interval
+        self._sleep, self._clock = sleep, clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        with self._lock:
+            slot = max(self._clock(), self._next)
+            self._next = slot + self.interval
+        delay = slot - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+            return delay
+        return 0.0
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, status: int | None, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.status, self.delay = reason, status, delay
+
+
+class ArxivClient:
+    """Paced GETs to arXiv with retries. Thread-safe; one HTTP connection at most.
+
+    `store` gives the cross-process pace; without one (or with an explicit `pacer`) the pace
+    is kept in this process only. `sleep` and `clock` exist so tests need not wait."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        settings: Settings | None = None,
+        *,
+        pacer: Pacer | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        timeout: httpx.Timeout | None = None,
+        backoff_base: float = 5.0,
+        backoff_cap: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        interval = self.settings.arxiv_min_interval
+        if pacer is None:
+            pacer = (
+                StorePacer(store, interval, sleep=sleep, clock=clock)
+                if store is not None
+                else LocalPacer(interval, sleep=sleep, clock=clock)
+            )
+        self.pacer = pacer
+        self.max_retries = self.settings.arxiv_max_retries
+        self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
+        self._clock = clock
+        self.http = httpx.Client(
+            headers={"User-Agent": self.settings.user_agent},
+            # OAI pages of a few thousand records take a while to produce and to download;
+            # the pool timeout is generous because threads queue for the one connection.
+            timeout=timeout or httpx.Timeout(120.0, connect=15.0, pool=600.0),
+            # One connection, kept alive: arXiv asks for a single connection at a time.
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            # Redirects are followed by hand so that each hop is paced too.
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    # ---- public --------------------------------------------------------------------------
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        """A successful (2xx) response, after pacing and retries; FetchError otherwise."""
+        resp, _ = self._request(url, params, None)
+        return resp
+
+    def get_xml(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        expect: Collection[str] | None = None,
+    ) -> etree._Element:
+        """The parsed XML root of a successful response. A truncated or non-XML body (or a
+        root element other than `expect`, e.g. an HTML error page) counts as a failed
+        attempt and is retried like a 503."""
+        _, root = self._request(url, params, expect or ())
+        assert root is not None
+        return root
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ArxivClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_cap, self.backoff_base * 2.0**attempt)
+
+    def _request(
+        self, url: str, params: Mapping[str, Any] | None, xml: Collection[str] | None
+    ) -> tuple[httpx.Response, etree._Element | None]:
+        attempts = self.max_retries + 1
+        last = "no attempt made"
+        last_status: int | None = None
+        attempt = 0
+        redirects = 0
+        shown = str(httpx.URL(url, params=params))  # for messages: with its query
+        while attempt < attempts:
+            self.pacer.wait()
+            try:
+                resp = self.http.get(url, params=params)
+                if resp.is_redirect and redirects < _MAX_REDIRECTS:
+                    redirects += 1
+                    url = urljoin(str(resp.url), resp.headers["location"])
+                    params = None  # the Location carries its own query
+                    shown = url
+                    log.info("arXiv redirected to %s", url)
+                    continue
+                return resp, self._check(resp, xml)
+            except httpx.UnsupportedProtocol as e:
+                raise FetchError(shown, f"cannot fetch: {e}") from e
+            except (httpx.TransportError, httpx.DecodingError) as e:
+                # Connection refused/reset, timeouts, a body cut short (RemoteProtocolError).
+                failure = _Retry(f"{type(e).__name__}: {e}", None)
+            except _Retry as r:
+                failure = r
+            attempt += 1
+            last, last_status = failure.reason, failure.status or last_status
+            if attempt >= attempts:
+                break
+            delay = failure.delay if failure.delay is not None else self._backoff(attempt - 1)
+            log.warning(
+                "arXiv request failed (%s): %s; retry %d/%d in %.1f s",
+                last,
+                shown,
+                attempt,
+                self.max_retries,
+                delay,
+            )
+            # Through the pacer, so every other fetcher sharing the store waits as well.
+            self.pacer.hold(delay)
+        status = f"last status {last_status}" if last_status else "no HTTP status"
+        raise FetchError(shown, f"gave up after {attempts} attempts: {last}; {status}", last_status)
+
+    def _check(self, resp: httpx.Response, xml: Collection[str] | None) -> etree._Element | None:
+        status = resp.status_code
+        if status in _RETRY_STATUS or status >= 500:
+            delay = retry_after_seconds(resp.headers.get("Retry-After"), self._clock())
+            raise _Retry(f"HTTP {status}", status, delay)
+        if status >= 300:
+            raise FetchError(str(resp.request.url), f"HTTP {status}", status, resp.text)
+        if xml is None:
+            return None
+        try:
+            root = etree.fromstring(resp.content, parser=_parser())
+        except etree.XMLSyntaxError as e:
+            raise _Retry(f"body is not complete XML ({e})", status) from e
+        if root is None:
+            raise _Retry("empty body", status)
+        if xml and etree.QName(root).localname not in xml:
+            name = etree.QName(root).localname
+            raise _Retry(f"unexpected <{name}> document, wanted {sorted(xml)}", status)
+        return root
+
+
+def _parser() -> etree.XMLParser:
+    # A new parser per document: lxml parsers must not be shared between threads.
+    # No entity expansion or network access from arXiv's bodies; big OAI pages are fine.
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
