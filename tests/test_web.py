@@ -6,6 +6,7 @@ RSSHub route, scrapers) depend on.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -258,3 +259,28 @@ def test_pages_are_gzipped_when_asked(client: TestClient) -> None:
     assert gz.headers["content-encoding"] == "gzip"
     assert gz.text == plain.text  # httpx decodes it: the same page
     assert int(gz.headers["content-length"]) < len(plain.content) / 2
+
+
+def test_unknown_id_is_fetched_from_arxiv_on_demand(store: Store) -> None:
+    from tests.replay import FIXTURES, Replay, recorded_bytes, settings_for, xml
+
+    with Replay() as arxiv:
+        arxiv.load_api_fixtures()
+        settings = settings_for(arxiv, database_url="sqlite://", fetch_on_demand=True)
+        c = TestClient(create_app(settings, store))
+        doc = page(c, "/arxiv/1605.08386v1")
+        card = doc.xpath("//div[@id='1605.08386']")[0]
+        assert card.xpath(f".//a[{cls('title-link')}]")[0].text_content().strip()
+        assert len(arxiv.hits_for("/api/query")) == 1
+        assert "1605.08386" in store.papers(["1605.08386"])  # stored: asked once only
+        page(c, "/arxiv/1605.08386")
+        assert len(arxiv.hits_for("/api/query")) == 1
+        doc = page(c, "/arxiv/astro-ph/0601001")  # old style, through the same client
+        assert doc.xpath("//div[@id='astro-ph/0601001']")
+        # arXiv's real empty answer (recorded for id_list=0000.0000) for an id it lacks
+        [empty] = (FIXTURES / "arxiv-api").glob("id_0000.0000_*.json")
+        body = recorded_bytes(json.loads(empty.read_text("utf-8"))["body"])
+        arxiv.add("/api/query", xml(body), id_list="2401.99999")
+        doc = page(c, "/arxiv/2401.99999", 404)
+        assert "2401.99999" in doc.text_content()
+        assert not store.papers(["2401.99999"])

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -251,20 +252,21 @@ def _parse(path: str) -> spec.CategorySet | spec.IdList:
         raise views.NotFound(f"{e}.", close) from e
 
 
-def _default_fetcher(store: Store, settings: Settings) -> Fetcher | None:
-    """On-demand lookups of unknown ids go through the one paced arXiv client."""
-    try:
-        from coolpapers.sources.client import ArxivClient
-        from coolpapers.sources.harvest import fetch_ids
-    except ImportError:  # sources not installed in this build
-        return None
+def _default_fetcher(store: Store, settings: Settings) -> Fetcher:
+    """On-demand lookups of unknown ids go through the one paced arXiv client of this worker
+    (one connection; the pace itself is shared with every other process via the store)."""
+    from coolpapers.sources.client import ArxivClient
+    from coolpapers.sources.harvest import fetch_ids
+
+    client: ArxivClient | None = None
+    lock = threading.Lock()
 
     def fetch(wanted: Sequence[str]) -> dict[str, Paper]:
-        client = ArxivClient(store, settings)
-        try:
-            return fetch_ids(store, client, list(wanted))
-        finally:
-            client.close()
+        nonlocal client
+        with lock:
+            if client is None:
+                client = ArxivClient(store, settings)
+        return fetch_ids(store, client, list(wanted))
 
     return fetch
 
