@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -71,3 +72,31 @@ def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_harvest_command_stores_the_announcement_and_the_page_shows_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`coolpapers harvest` against the documented feed, replayed on 127.0.0.1."""
+    from fastapi.testclient import TestClient
+
+    from coolpapers.web.app import create_app
+    from tests.replay import Replay, settings_for, xml
+    from tests.test_rss import RSS_ITEM, rss_feed
+
+    with Replay() as arxiv:
+        arxiv.add("/rss/math.OC", xml(rss_feed(RSS_ITEM)))
+        for key, value in settings_for(arxiv).model_dump().items():
+            if key.startswith("arxiv_"):
+                monkeypatch.setenv(f"COOLPAPERS_{key.upper()}", str(value))
+        get_settings.cache_clear()
+        r = CliRunner().invoke(app, ["harvest", "--category", "math.OC"])
+        assert r.exit_code == 0, r.output
+        assert "announcements" in r.output and "2024-08-23" in r.output
+        assert [h.path for h in arxiv.hits] == ["/rss/math.OC"]  # complete: no backfill
+    store = Store.open(db_url)
+    listed = store.listing(["math.OC"], [], date(2024, 8, 23))
+    assert [(x.paper.id, x.kind.label) for x in listed] == [("2203.01250", "replace-cross")]
+    settings = get_settings().model_copy(update={"fetch_on_demand": False})
+    doc = TestClient(create_app(settings, store)).get("/arxiv/math.OC").text
+    assert 'id="2203.01250"' in doc and "Total: 1" in doc

@@ -24,6 +24,9 @@ ALIASES: dict[str, str] = {
     "stat.TH": "math.ST",
 }
 
+# Archives that were categories of their own before they got subject classes.
+_BARE_ARCHIVES = {"astro-ph", "cond-mat"}
+
 # Names that changed since the table was exported (arXiv's current taxonomy page).
 _RENAMED = {"cs.LG": "Machine Learning"}
 
@@ -97,4 +100,6 @@ def expand(code: str) -> list[str]:
     if children:
         # an archive's aliased categories (cs.NA, cs.SY) are listed under their canonical names
         children += [t for a, t in ALIASES.items() if a.split(".")[0] == c and t not in children]
+        if c in _BARE_ARCHIVES:  # old papers carry the bare archive (astro-ph before 2009)
+            children.append(c)
     return children or [c]

@@ -27,7 +27,7 @@ from coolpapers.texmarkup import oneline, unwrap
 
 log = logging.getLogger("coolpapers.sources")
 NY = ZoneInfo("America/New_York")
-_DAILY_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
+_DAILY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 
@@ -76,8 +76,6 @@ def _import_file(
 ) -> None:
     key = f"import:{path.resolve()}:{path.stat().st_size}"
     done = int(store.get_state(key, "0") or 0)
-    if done:
-        report.resumed_from[path.name] = done
     size = path.stat().st_size
     with path.open("rb") as raw:
         stream: IO[bytes] = gzip.open(raw) if path.suffix == ".gz" else raw  # type: ignore[assignment]  # noqa: SIM115
@@ -88,6 +86,8 @@ def _import_file(
             lineno += 1
             if lineno <= done:
                 continue
+            if done and not chunk and path.name not in report.resumed_from:
+                report.resumed_from[path.name] = done  # there is work left after a kill
             chunk.append((lineno, line))
             if len(chunk) >= batch_size:
                 _write_chunk(store, chunk, day, key, lineno, report)
@@ -197,6 +197,13 @@ def _mark_replacements(store: Store, batch: Batch, day: date) -> None:
     firsts = store.first_days([p.id for p in batch.papers])
     again = {pid for pid, d in firsts.items() if d < day}
     if not again:
+        return
+    earlier = {firsts[pid] for pid in again}
+    if len(again) == len({p.id for p in batch.papers}) and len(earlier) == 1:
+        # Every paper was first listed on one and the same earlier day: the collector saved
+        # that day's list again (it happens on holidays), not a day of replacements.
+        log.warning("skipped the listings of %s: a repeat of %s's list", day, earlier.pop())
+        batch.announcements.clear()
         return
     for a in batch.announcements:
         if a.paper_id in again:
