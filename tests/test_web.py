@@ -284,3 +284,15 @@ def test_unknown_id_is_fetched_from_arxiv_on_demand(store: Store) -> None:
         doc = page(c, "/arxiv/2401.99999", 404)
         assert "2401.99999" in doc.text_content()
         assert not store.papers(["2401.99999"])
+
+
+def test_long_author_lists_collapse_behind_et_al(store: Store) -> None:
+    names = [f"Author Number{i}" for i in range(45)]
+    store.write(Batch(papers=[Paper("2401.00003", "Big team", "Text.", names, ["hep-ex"])]))
+    c = TestClient(create_app(Settings(database_url="sqlite://", fetch_on_demand=False), store))
+    card = page(c, "/arxiv/2401.00003").xpath("//div[@id='2401.00003']")[0]
+    first = card.xpath(f"./p[{cls('authors')}]")[0]
+    assert len(first.xpath("./a[@class='author notranslate']")) == 40
+    assert "et al." in first.text_content()
+    rest = card.xpath(f"./details/p[{cls('authors')}]/a")
+    assert [a.text for a in rest] == names[40:]

@@ -135,7 +135,7 @@ def home(store: Store) -> Home:
     groups = [(g, list(a.values())) for g, a in by_group.items()]
     order = ["Computer Science", "Mathematics", "Physics", "Statistics"]
     groups.sort(key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
-    return Home(groups, store.all_days(), sum(counts.values()))
+    return Home(groups, store.all_days(), store.count_papers())
 
 
 def authors_split(p: Paper) -> tuple[list[str], list[str]]:
