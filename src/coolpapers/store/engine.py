@@ -38,8 +38,10 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to the latest schema (idempotent, cheap when already there)."""
+    """Bring the database to the latest schema (idempotent, cheap when already there).
+
+    Each feature (core, llm, search) keeps its tables on its own Alembic branch, so "heads"."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -52,6 +52,9 @@ def make_env() -> Environment:
         fmt_time=views.fmt_time,
         group_label=lambda k: views.GROUPS[k],
         category_name=taxonomy.name,
+        # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
+        card_buttons=[],
+        card_panels=[],
     )
     return env
 
@@ -174,6 +177,11 @@ def create_app(
             page = await run_in_threadpool(site.cache.store_page, key, body)
         return _respond(page, media, request)
 
+    # Feature routers (llm/ FAQ, search/) are included here, BEFORE the catch-all
+    # /arxiv/{path} below, so that /arxiv/kimi and /arxiv/search reach them.
+    for router in feature_routers(site):
+        app.include_router(router)
+
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
         return await cached(
@@ -238,6 +246,11 @@ def create_app(
             return not_found(e)
 
     return app
+
+
+def feature_routers(site: Site) -> list[APIRouter]:
+    """The routers of optional features, each built for this site. A feature adds one line."""
+    return []
 
 
 def _parse(path: str) -> spec.CategorySet | spec.IdList:
