@@ -27,16 +27,16 @@ demo: install
 	PORT=$(PORT) $(BIN)/coolpapers demo
 
 test: install
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/pytest -q
 
 lint:
-	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff check src tests tools bench
 
 format:
-	$(BIN)/ruff format src tests tools
-	$(BIN)/ruff check --fix src tests tools
+	$(BIN)/ruff format src tests tools bench
+	$(BIN)/ruff check --fix src tests tools bench
 
 clean:
 	rm -rf $(VENV) node_modules $(KATEX) build *.egg-info
