@@ -538,3 +538,27 @@ def test_a_repeated_daily_list_is_not_taken_for_replacements(
     import_files(sqlite_store, days)
     assert sqlite_store.all_days() == [date(2025, 12, 30)]
     assert "a repeat of 2025-12-30" in caplog.text
+
+
+def test_big_files_are_parsed_in_a_second_process_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Files from PIPELINE_BYTES on are parsed one chunk ahead in a forked process; the result
+    and the log of skipped lines must not change."""
+    from coolpapers.sources import files
+
+    lines = shared(*KAGGLE).read_bytes().splitlines(keepends=True)
+    bad = tmp_path / "snapshot.jsonl"
+    bad.write_bytes(b"".join([*lines[:70], b"{not json\n", *lines[70:]]))
+    plain = Store.open(f"sqlite:///{tmp_path / 'plain.db'}")
+    import_files(plain, [bad], batch_size=30)
+    monkeypatch.setattr(files, "PIPELINE_BYTES", 0)
+    caplog.clear()
+    piped = Store.open(f"sqlite:///{tmp_path / 'piped.db'}")
+    report = import_files(piped, [bad], batch_size=30)
+    assert report.stored == 200 and report.skipped == 1 and report.lines == 201
+    assert "skipped line 71" in caplog.text  # logged in this process, from the child's note
+    ids_ = [p.id for p in plain.papers([json.loads(x)["id"] for x in lines]).values()]
+    assert plain.papers(ids_) == piped.papers(ids_)
+    assert plain.all_days() == piped.all_days()
+    assert plain.category_counts() == piped.category_counts()

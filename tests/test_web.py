@@ -296,3 +296,16 @@ def test_long_author_lists_collapse_behind_et_al(store: Store) -> None:
     assert "et al." in first.text_content()
     rest = card.xpath(f"./details/p[{cls('authors')}]/a")
     assert [a.text for a in rest] == names[40:]
+
+
+def test_cached_pages_revalidate_with_etag(client: TestClient) -> None:
+    first = client.get("/arxiv/cs.CL")
+    etag = first.headers["etag"]
+    again = client.get("/arxiv/cs.CL")  # served by the page-cache middleware
+    assert again.headers["etag"] == etag and again.text == first.text
+    r = client.get("/arxiv/cs.CL", headers={"If-None-Match": etag})
+    assert r.status_code == 304 and r.content == b""
+    assert client.get("/arxiv/cs.CL", headers={"If-None-Match": '"other"'}).status_code == 200
+    head = client.head("/arxiv/cs.CL")
+    assert head.status_code == 200 and head.content == b""
+    assert client.get("/arxiv/cs.CL?date=2026-06-04").headers["etag"] != etag

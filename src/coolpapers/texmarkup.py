@@ -31,6 +31,8 @@ _LETTER = re.compile(
     r"\{\\(?P<l1>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)\}"
     r"|\\(?P<l2>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)(?![A-Za-z])(?:\{\}|\s?)"
 )
+# A cheap first look: most texts (even with math) have no accent command at all.
+_ANY_ACCENT = re.compile(r"\\[\"'`^~=.]|\\[uvHckrdb][\s{]|\\(?:ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)\b")
 # $...$, $$...$$, \(...\), \[...\]; an escaped \$ is not a delimiter
 _MATH = re.compile(r"(?<!\\)(\$\$.+?(?<!\\)\$\$|\$.+?(?<!\\)\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
@@ -49,7 +51,7 @@ def _accent(m: re.Match[str]) -> str:
 
 def accents_to_unicode(text: str) -> str:
     """Schr\\"odinger -> Schrödinger, outside math only."""
-    if "\\" not in text:
+    if "\\" not in text or not _ANY_ACCENT.search(text):
         return text
     parts = split_math(text)
     return "".join(p if is_math else _plain(p) for p, is_math in parts)

@@ -12,10 +12,14 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -23,12 +27,13 @@ from zoneinfo import ZoneInfo
 from coolpapers import ids, taxonomy
 from coolpapers.records import Announcement, Batch, Kind, Paper
 from coolpapers.store import Store
-from coolpapers.texmarkup import oneline, unwrap
+from coolpapers.texmarkup import accents_to_unicode, oneline, unwrap
 
 log = logging.getLogger("coolpapers.sources")
 NY = ZoneInfo("America/New_York")
 _DAILY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
+PIPELINE_BYTES = 8 << 20  # files from this size on are parsed in a second process
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 
 
@@ -77,41 +82,67 @@ def _import_file(
     key = f"import:{path.resolve()}:{path.stat().st_size}"
     done = int(store.get_state(key, "0") or 0)
     size = path.stat().st_size
-    with path.open("rb") as raw:
+    last_pos = 0
+    with path.open("rb") as raw, _parser_pool(size) as pool:
         stream: IO[bytes] = gzip.open(raw) if path.suffix == ".gz" else raw  # type: ignore[assignment]  # noqa: SIM115
-        last_pos = 0
-        lineno = 0
-        chunk: list[tuple[int, bytes]] = []
-        for line in stream:
-            lineno += 1
-            if lineno <= done:
-                continue
-            if done and not chunk and path.name not in report.resumed_from:
+        # Parsing runs one chunk ahead of writing, in a second process for big files: the two
+        # halves of an import cost about the same, and a machine has at least two cores.
+        pending: deque[tuple[int, Future[Parsed] | Parsed]] = deque()
+        lineno = done
+        for lineno, chunk in _chunks(stream, done, batch_size):
+            if done and path.name not in report.resumed_from and chunk:
                 report.resumed_from[path.name] = done  # there is work left after a kill
-            chunk.append((lineno, line))
-            if len(chunk) >= batch_size:
-                _write_chunk(store, chunk, day, key, lineno, report)
-                chunk = []
-                if progress:
-                    pos = raw.tell()
-                    progress(pos - last_pos)
-                    last_pos = pos
-        if chunk or lineno == 0:
-            _write_chunk(store, chunk, day, key, lineno, report)
-        if progress:
-            progress(size - last_pos)
-    report.lines += lineno
+            parsed = pool.submit(_parse_chunk, chunk, day) if pool else _parse_chunk(chunk, day)
+            pending.append((lineno, parsed))
+            if len(pending) > (1 if pool else 0):
+                _write_parsed(store, *pending.popleft(), day, key, report)
+            if progress:
+                pos = raw.tell()
+                progress(pos - last_pos)
+                last_pos = pos
+        while pending:
+            _write_parsed(store, *pending.popleft(), day, key, report)
+        report.lines += lineno
+    if progress and size > last_pos:
+        progress(size - last_pos)
 
 
-def _write_chunk(
-    store: Store,
-    chunk: list[tuple[int, bytes]],
-    day: date | None,
-    key: str,
-    lineno: int,
-    report: ImportReport,
-) -> None:
+Parsed = tuple[Batch, list[str]]
+
+
+@contextmanager
+def _parser_pool(size: int) -> Iterator[ProcessPoolExecutor | None]:
+    if size < PIPELINE_BYTES:
+        yield None  # a daily file: a second process would cost more than it saves
+        return
+    with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
+        yield pool
+
+
+def _chunks(
+    stream: IO[bytes], done: int, batch_size: int
+) -> Iterator[tuple[int, list[tuple[int, bytes]]]]:
+    """(last line number, [(line number, line)]) per batch, after the `done` lines; an
+    empty file yields one empty chunk so that its checkpoint is still written."""
+    lineno = 0
+    chunk: list[tuple[int, bytes]] = []
+    for line in stream:
+        lineno += 1
+        if lineno <= done:
+            continue
+        chunk.append((lineno, line))
+        if len(chunk) >= batch_size:
+            yield lineno, chunk
+            chunk = []
+    if chunk or lineno == 0:
+        yield lineno, chunk
+
+
+def _parse_chunk(chunk: list[tuple[int, bytes]], day: date | None) -> Parsed:
+    """Lines to records, with a message for each line skipped (logged by the caller, which
+    may be another process)."""
     batch = Batch()
+    problems: list[str] = []
     for n, line in chunk:
         if not line.strip():
             continue
@@ -124,11 +155,30 @@ def _write_chunk(
         # authors_parsed: [["Smith"]]) are malformed lines too, not a reason to stop the import
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             rid = _peek_id(line)
-            log.warning("skipped line %d%s: %s", n, f" (id {rid})" if rid else "", e)
+            problems.append(f"skipped line {n}{f' (id {rid})' if rid else ''}: {e}")
             batch.skipped += 1
             continue
+        # TeX accents to Unicode here, in the parsing process (the store would do it anyway;
+        # done here, its check finds nothing left to convert)
+        paper.title = accents_to_unicode(paper.title)
+        paper.abstract = accents_to_unicode(paper.abstract)
+        paper.authors = [accents_to_unicode(a) for a in paper.authors]
         batch.papers.append(paper)
         batch.announcements.extend(anns)
+    return batch, problems
+
+
+def _write_parsed(
+    store: Store,
+    lineno: int,
+    parsed: Future[Parsed] | Parsed,
+    day: date | None,
+    key: str,
+    report: ImportReport,
+) -> None:
+    batch, problems = parsed.result() if isinstance(parsed, Future) else parsed
+    for message in problems:
+        log.warning("%s", message)
     if day is not None:
         _mark_replacements(store, batch, day)
     store.write(batch, checkpoint=(key, str(lineno)))

@@ -28,7 +28,7 @@ from coolpapers.config import Settings, get_settings
 from coolpapers.records import Paper
 from coolpapers.store import Listed, Store
 from coolpapers.web import render, spec, views
-from coolpapers.web.cache import Page, PageCache
+from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, cache_key, page_headers
 
 log = logging.getLogger("coolpapers.web")
 HERE = Path(__file__).parent
@@ -115,12 +115,9 @@ class Site:
         )
 
 
-def _respond(page: Page, media: str, request: Request) -> Response:
-    headers = {"Vary": "Accept-Encoding"}
-    if page.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(page.gzipped, media_type=media, headers=headers)
-    return Response(page.body, media_type=media, headers=headers)
+def _respond(page: Page, request: Request) -> Response:
+    body, headers = page_headers(page, request.headers.get("accept-encoding", ""))
+    return Response(body, headers={k.decode(): v.decode() for k, v in headers})
 
 
 def _stamp(day: date | None) -> str:
@@ -159,6 +156,7 @@ def create_app(
     site = Site(store, settings, fetcher)
     app = FastAPI(title="coolpapers", docs_url="/api/docs", redoc_url=None)
     app.state.site = site
+    app.add_middleware(PageCacheMiddleware, cache=site.cache)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def not_found(e: views.NotFound) -> HTMLResponse:
@@ -174,8 +172,8 @@ def create_app(
                 body = await run_in_threadpool(render_)
             except views.NotFound as e:
                 return not_found(e)
-            page = await run_in_threadpool(site.cache.store_page, key, body)
-        return _respond(page, media, request)
+            page = await run_in_threadpool(site.cache.store_page, key, body, media)
+        return _respond(page, request)
 
     # Feature routers (llm/ FAQ, search/) are included here, BEFORE the catch-all
     # /arxiv/{path} below, so that /arxiv/kimi and /arxiv/search reach them.
@@ -186,7 +184,7 @@ def create_app(
     async def home(request: Request) -> Response:
         return await cached(
             request,
-            "/",
+            cache_key("/", request.scope["query_string"]),
             lambda: site.html("home.html", H=views.home(store)),
             "text/html; charset=utf-8",
         )
@@ -194,7 +192,7 @@ def create_app(
     @app.get("/arxiv/{path:path}")
     async def arxiv(path: str, request: Request) -> Response:
         q = request.query_params
-        key = request.url.path + "?" + str(q)
+        key = cache_key(request.url.path, request.scope["query_string"])
         # /arxiv/<spec>/feed and /arxiv/<spec>/more; an old-style id also has a '/'.
         head, _, tail = path.rpartition("/")
         try:

@@ -1,31 +1,47 @@
-"""An in-process cache of rendered pages, invalidated by the store's data generation.
+"""An in-process cache of rendered pages, in front of the application.
 
 A listing page is the same bytes for every reader until new data arrives, so each worker
-renders it once, and gzips it once (a long day is ~1 MB of HTML, ~250 kB gzipped).
-Freshness is checked against the store's generation at most once per `ttl` seconds, which
-keeps the hot path free of database reads.
+renders it once and gzips it once (a long day is ~1 MB of HTML, ~250 kB gzipped). Freshness is
+checked against the store's data generation at most once per `ttl` seconds, which keeps the
+hot path free of database reads. `PageCacheMiddleware` answers hits in plain ASGI before
+routing, validation and dependency handling run, so a cached page costs little more than the
+socket write; browsers revalidate with the ETag and get 304s.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from coolpapers.store import Store
+
+GZIP_LEVEL = 4  # ~3x smaller than the HTML at a fraction of level 9's time
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     body: bytes
     gzipped: bytes | None  # None when compression would not pay
+    media_type: str
+    etag: str
 
     @classmethod
-    def make(cls, body: bytes) -> Page:
-        return cls(body, gzip.compress(body, 5) if len(body) > 1024 else None)
+    def make(cls, body: bytes, media_type: str) -> Page:
+        gz = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) > 1024 else None
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        return cls(body, gz, media_type, etag)
+
+
+def cache_key(path: str, query: bytes | str) -> str:
+    q = query.decode("latin-1") if isinstance(query, bytes) else query
+    return f"{path}?{q}"
 
 
 class PageCache:
@@ -54,8 +70,8 @@ class PageCache:
                 return hit[1]
         return None
 
-    def store_page(self, key: str, body: bytes) -> Page:
-        page = Page.make(body)
+    def store_page(self, key: str, body: bytes, media_type: str) -> Page:
+        page = Page.make(body, media_type)
         with self._lock:
             self._pages[key] = (self._generation, page)
             self._pages.move_to_end(key)
@@ -63,11 +79,56 @@ class PageCache:
                 self._pages.popitem(last=False)
         return page
 
-    def get(self, key: str, render: Callable[[], bytes]) -> Page:
+    def get(self, key: str, render: Callable[[], bytes], media_type: str) -> Page:
         page = self.lookup(key)
-        return page if page is not None else self.store_page(key, render())
+        return page if page is not None else self.store_page(key, render(), media_type)
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
         self._checked = 0.0
+
+
+def page_headers(page: Page, accept_encoding: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The body to send and its headers, gzipped when the client accepts it."""
+    headers = [
+        (b"content-type", page.media_type.encode()),
+        (b"vary", b"Accept-Encoding"),
+        (b"etag", page.etag.encode()),
+        # Shared caches may keep a page briefly; everyone revalidates with the ETag after.
+        (b"cache-control", b"public, max-age=0, must-revalidate"),
+    ]
+    body = page.body
+    if page.gzipped is not None and "gzip" in accept_encoding:
+        body = page.gzipped
+        headers.append((b"content-encoding", b"gzip"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    return body, headers
+
+
+class PageCacheMiddleware:
+    """Serve page-cache hits for GET/HEAD before the application sees the request."""
+
+    def __init__(self, app: ASGIApp, cache: PageCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        page = self.cache.lookup(cache_key(scope["path"], scope["query_string"]))
+        if page is None:
+            await self.app(scope, receive, send)
+            return
+        req = {k: v for k, v in scope["headers"] if k in (b"accept-encoding", b"if-none-match")}
+        if req.get(b"if-none-match", b"").decode("latin-1") == page.etag:
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": [(b"etag", page.etag.encode())]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body, headers = page_headers(page, req.get(b"accept-encoding", b"").decode("latin-1"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
