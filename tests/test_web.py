@@ -93,10 +93,12 @@ def test_progressive_rendering(client: TestClient, store: Store) -> None:
     assert len(doc.xpath(f"//div[{cls('paper')}]")) == 30
     more = client.get("/arxiv/cs.CV/more?date=2026-06-05&offset=30&limit=10")
     frag = html.fragments_fromstring(more.text)
-    cards = [f for f in frag if not isinstance(f, str) and f.get("id")]
+    cards = [f for f in frag if not isinstance(f, str) and "paper" in (f.get("class") or "")]
     assert len(cards) == 10
     assert cards[0].xpath(f".//a[{cls('index')}]")[0].text == "#31"
-    all_ids = [c.get("id") for c in page(client, "/arxiv/cs.CV?show=all").xpath("//div[@id]")]
+    all_ids = [
+        c.get("id") for c in page(client, "/arxiv/cs.CV?show=all").xpath(f"//div[{cls('paper')}]")
+    ]
     assert [c.get("id") for c in cards] == all_ids[30:40]
 
 
@@ -118,11 +120,15 @@ def test_category_sets_union_and_exclusion(client: TestClient, store: Store) -> 
     d = date(2026, 6, 5)
     ai = {x.paper.id for x in store.listing(["cs.AI"], [], d)}
     cl = {x.paper.id for x in store.listing(["cs.CL"], [], d)}
-    union = {c.get("id") for c in page(client, "/arxiv/cs.AI,cs.CL?show=all").xpath("//div[@id]")}
+    union = {
+        c.get("id")
+        for c in page(client, "/arxiv/cs.AI,cs.CL?show=all").xpath(f"//div[{cls('paper')}]")
+    }
     assert union == ai | cl
     lg = {x.paper.id for x in store.listing(["cs.LG"], [], d)}
     got = {
-        c.get("id") for c in page(client, "/arxiv/cs.AI+cs.CL-cs.LG?show=all").xpath("//div[@id]")
+        c.get("id")
+        for c in page(client, "/arxiv/cs.AI+cs.CL-cs.LG?show=all").xpath(f"//div[{cls('paper')}]")
     }
     assert got == (ai | cl) - lg and got
 

@@ -143,7 +143,7 @@ def serve(
     stop = threading.Event()
     if watch:
         _start_watch(store, stop)
-    console.print(f"serving on http://{host}:{port}/  ({store.count_papers()} papers)")
+    console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
     try:
         uvicorn.run(
             "coolpapers.web.app:create_app",

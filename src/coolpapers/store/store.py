@@ -201,26 +201,37 @@ class Store:
                     out[r["id"]] = _paper(r)
         return out
 
-    def listing(self, include: Sequence[str], exclude: Sequence[str], day: date) -> list[Listed]:
-        """The papers announced on `day` in any of `include` and in none of `exclude`,
-        in arXiv's order: new, cross-lists, replacements (by id within each group)."""
+    def listing_entries(
+        self, include: Sequence[str], exclude: Sequence[str], day: date
+    ) -> list[tuple[str, Kind]]:
+        """(id, announce type) of the papers announced on `day` in any of `include` and in
+        none of `exclude`, in arXiv's order: new, cross-lists, replacements (by id within
+        each group). Light: a page then loads full rows only for the cards it shows."""
         a = announcements.c
         q = (
-            select(a.paper_id, func.min(a.kind))
+            select(a.paper_id, func.min(a.kind), papers.c.categories)
+            .join(papers, papers.c.id == a.paper_id)
             .where(a.day == day, a.category.in_(list(include)))
-            .group_by(a.paper_id)
+            .group_by(a.paper_id, papers.c.categories)
         )
-        with self.engine.connect() as conn:
-            kinds = {pid: Kind(k) for pid, k in conn.execute(q)}
-        found = self.papers(kinds)
         excluded = set(exclude)
-        out = [
-            Listed(p, kinds[pid])
-            for pid, p in found.items()
-            if not excluded.intersection(p.categories)
-        ]
-        out.sort(key=lambda x: (x.kind, _id_key(x.paper.id)))
+        with self.engine.connect() as conn:
+            out = [
+                (pid, Kind(k))
+                for pid, k, cats in conn.execute(q)
+                if not excluded or excluded.isdisjoint(cats.split())
+            ]
+        out.sort(key=lambda x: (x[1], _id_key(x[0])))
         return out
+
+    def listed(self, entries: Sequence[tuple[str, Kind]]) -> list[Listed]:
+        """Full rows for listing entries, in their order."""
+        found = self.papers(pid for pid, _ in entries)
+        return [Listed(found[pid], k) for pid, k in entries if pid in found]
+
+    def listing(self, include: Sequence[str], exclude: Sequence[str], day: date) -> list[Listed]:
+        """Every paper of a listing with its full row (feeds, tests)."""
+        return self.listed(self.listing_entries(include, exclude, day))
 
     def days(self, categories: Sequence[str]) -> list[date]:
         """Announcement days (ascending) on which any of `categories` listed something."""
@@ -270,6 +281,20 @@ class Store:
                 )
                 out.update({pid: _as_date(d) for pid, d in conn.execute(q)})
         return out
+
+    def estimate_papers(self) -> int:
+        """About how many papers are stored, in O(1): for start-up lines and the home page,
+        where COUNT(*) would read the whole table (0.5 s cold at 1M papers)."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                n = conn.exec_driver_sql("SELECT max(rowid) FROM papers").scalar()
+            else:
+                n = conn.exec_driver_sql(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = 'papers'::regclass"
+                ).scalar()
+                if n is None or n < 0:  # never analysed: small enough to count
+                    n = conn.execute(select(func.count()).select_from(papers)).scalar()
+        return int(n or 0)
 
     def count_papers(self) -> int:
         with self.engine.connect() as conn:

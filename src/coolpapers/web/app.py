@@ -73,16 +73,15 @@ class Site:
         return self.env.get_template(template).render(**ctx).encode()
 
     def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
-        L = views.listing(self.store, cats, day)
         n = self.settings.page_size if show is None else max(1, show)
+        L = views.listing(self.store, cats, day, 0, n)
         return self.html("listing.html", L=L, shown=min(n, L.total))
 
     def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
-        L = views.listing(self.store, cats, day)
-        part = L.items[offset : offset + limit]
-        prev_kind = L.items[offset - 1].kind if 0 < offset <= len(L.items) else None
+        L = views.listing(self.store, cats, day, offset, limit)
+        prev_kind = L.entries[offset - 1][1] if 0 < offset <= L.total else None
         macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
-        return str(macro(part, offset + 1, L.day, prev_kind)).encode()
+        return str(macro(L.items, offset + 1, L.day, prev_kind)).encode()
 
     def feed(self, cats: spec.CategorySet, day: date | None, base: str, path: str) -> bytes:
         L = views.listing(self.store, cats, day)

@@ -45,17 +45,19 @@ class Listing:
     cats: CategorySet
     day: date | None  # None: nothing announced yet
     requested: date | None  # the ?date= asked for, when it had no announcement
-    items: list[Listed]
+    entries: list[tuple[str, Kind]]  # the whole day: (id, announce type)
     groups: list[Group]
     previous: date | None
     next: date | None
     first: date | None
     last: date | None
     names: list[tuple[str, str]] = field(default_factory=list)
+    items: list[Listed] = field(default_factory=list)  # full rows of the cards shown
+    offset: int = 0  # index of items[0] in entries
 
     @property
     def total(self) -> int:
-        return len(self.items)
+        return len(self.entries)
 
     @property
     def title(self) -> str:
@@ -64,7 +66,14 @@ class Listing:
         )
 
 
-def listing(store: Store, cats: CategorySet, requested: date | None) -> Listing:
+def listing(
+    store: Store,
+    cats: CategorySet,
+    requested: date | None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Listing:
+    """A day's listing, with full rows for entries [offset, offset + limit)."""
     days = store.days(cats.include)
     names = [(c, taxonomy.name(c)) for c in cats.include]
     if not days:
@@ -80,24 +89,27 @@ def listing(store: Store, cats: CategorySet, requested: date | None) -> Listing:
         nxt = days[i] if i < len(days) else None
         return Listing(cats, None, requested, [], [], prev, nxt, days[0], days[-1], names)
     i = days.index(day)
-    items = store.listing(cats.include, cats.exclude, day)
+    entries = store.listing_entries(cats.include, cats.exclude, day)
     groups: list[Group] = []
     n = 1
-    for kind, members in groupby(items, key=lambda x: x.kind):
+    for kind, members in groupby(entries, key=lambda x: x[1]):
         count = len(list(members))
         groups.append(Group(kind, GROUPS[kind], count, n))
         n += count
+    end = None if limit is None else offset + limit
     return Listing(
         cats,
         day,
         None,
-        items,
+        entries,
         groups,
         days[i - 1] if i > 0 else None,
         days[i + 1] if i + 1 < len(days) else None,
         days[0],
         days[-1],
         names,
+        store.listed(entries[offset:end]),
+        offset,
     )
 
 
@@ -135,7 +147,7 @@ def home(store: Store) -> Home:
     groups = [(g, list(a.values())) for g, a in by_group.items()]
     order = ["Computer Science", "Mathematics", "Physics", "Statistics"]
     groups.sort(key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
-    return Home(groups, store.all_days(), store.count_papers())
+    return Home(groups, store.all_days(), store.estimate_papers())
 
 
 def authors_split(p: Paper) -> tuple[list[str], list[str]]:
