@@ -378,15 +378,6 @@ def test_first_days_in_chunks(store: Store) -> None:
     assert set(store.papers(ids)) == set()  # announcements alone make no papers
 
 
-def test_has_announcement(store: Store) -> None:
-    _listing_fixture(store)
-    keys = [("cs.CV", TUE, "2503.00005"), ("cs.CV", MON, "2503.00005"), ("cs.AI", TUE, "x")]
-    assert store.has_announcement(keys) == {("cs.CV", TUE, "2503.00005")}
-
-
-# ---- state -----------------------------------------------------------------------------
-
-
 def test_checkpoint_is_written_with_its_batch(store: Store) -> None:
     store.write(batch_of(TUE, paper("2503.00001")), checkpoint=("import:x", "100"))
     assert store.get_state("import:x") == "100"
@@ -467,7 +458,9 @@ def test_reserve_slot_with_a_fake_clock(store: Store, monkeypatch: pytest.Monkey
 
 def test_migration_creates_exactly_the_schema(store: Store) -> None:
     insp = inspect(store.engine)
-    assert set(insp.get_table_names()) == set(metadata.tables) | {"alembic_version"}
+    # features (llm/ faq_*, search/ search_*) keep their own tables on their own branches
+    core = {t for t in insp.get_table_names() if not t.startswith(("faq_", "search_"))}
+    assert core == set(metadata.tables) | {"alembic_version"}
     for name, table in metadata.tables.items():
         cols = {c["name"]: c for c in insp.get_columns(name)}
         assert list(cols) == [c.name for c in table.c], name
@@ -478,7 +471,17 @@ def test_migration_creates_exactly_the_schema(store: Store) -> None:
         indexes = {i["name"]: i["column_names"] for i in insp.get_indexes(name)}
         assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, name
     with store.engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        heads = set(c.execute(text("select version_num from alembic_version")).scalars())
+    # every branch at its head (core "0001" is below the feature branches that depend on it)
+    from alembic.script import ScriptDirectory
+
+    from coolpapers.store.engine import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    # alembic_version drops "0001" once a feature branch that depends on it is applied
+    assert (
+        heads and heads <= set(script.get_heads()) and set(script.get_heads()) - heads <= {"0001"}
+    )
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, select, tuple_
+from sqlalchemy import Connection, Engine, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coolpapers.records import Announcement, Batch, Kind, Paper
@@ -299,14 +299,6 @@ class Store:
     def count_papers(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(papers)).scalar() or 0)
-
-    def has_announcement(self, keys: Sequence[tuple[str, date, str]]) -> set[tuple[str, date, str]]:
-        a = announcements.c
-        with self.engine.connect() as conn:
-            q = select(a.category, a.day, a.paper_id).where(
-                and_(tuple_(a.category, a.day, a.paper_id).in_(list(keys)))
-            )
-            return {(c, _as_date(d), p) for c, d, p in conn.execute(q)}
 
 
 # A record never replaces a newer version than its own; unversioned records (daily JSON lines)
