@@ -38,5 +38,11 @@ format:
 	$(BIN)/ruff format src tests tools bench
 	$(BIN)/ruff check --fix src tests tools bench
 
+# The browser extension (Manifest V3) as a zip to load or publish: build/coolpapers-extension.zip
+.PHONY: extension
+extension:
+	mkdir -p build && rm -f build/coolpapers-extension.zip
+	cd extension && $(abspath $(BIN))/python -m zipfile -c ../build/coolpapers-extension.zip manifest.json background.js content.js mapping.js options.html options.js
+
 clean:
 	rm -rf $(VENV) node_modules $(KATEX) build *.egg-info

@@ -34,9 +34,56 @@ class Settings(BaseSettings):
     # Seconds a rendered page may be served from the in-process cache without a freshness check.
     page_cache_ttl: float = 1.0
 
+    # ---- llm/: the FAQ button -------------------------------------------------------------
+    # Any OpenAI-compatible chat endpoint (Moonshot/Kimi, DeepSeek, OpenAI, vLLM, llama.cpp
+    # server, Ollama). No base URL and no model: the button explains how to configure one.
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = ""
+    # Shown on the button ([FAQ · name]); the model id when empty.
+    llm_label: str = ""
+    # At most this many conversations run at once, across every worker process.
+    llm_concurrency: int = 4
+    # A running job's lease; its worker renews it while it streams. A dead worker's job is
+    # picked up by another one once the lease has run out.
+    llm_lease_seconds: float = 60.0
+    # Seconds one LLM call may take before it counts as failed.
+    llm_timeout: float = 600.0
+    llm_temperature: float = 0.3
+    llm_max_answer_tokens: int = 2048
+    # The paper text sent to the model, in characters (about 3-4 per token): the model's
+    # context minus room for six questions and answers. References and appendix go first.
+    llm_context_chars: int = 120_000
+    # A JSON file {"version", "system": {lang: text}, "questions": {lang: [...]}} replacing
+    # the built-in prompts (llm/prompts.py).
+    llm_prompt_file: str = ""
+    # Guards batch and regeneration endpoints (Authorization: Bearer <token>); empty: none.
+    llm_admin_token: str = ""
+    # Per IP, per window: how many requests that START LLM work (a cached answer is free).
+    llm_rate_limit: int = 10
+    llm_followup_rate_limit: int = 20
+    llm_rate_window: int = 3600
+    # `serve` runs FAQ workers in its own process (the embedded setup); turn off when
+    # separate `coolpapers worker` processes do the work.
+    llm_workers_in_serve: bool = True
+    # Where PDFs are: <base>/<id>v<version>. Tests point it at 127.0.0.1.
+    arxiv_pdf_url: str = "https://arxiv.org/pdf"
+
+    # ---- search/ ------------------------------------------------------------------------
+    # Semantic neighbours and hybrid (keyword + semantic) ranking; off: keyword search only.
+    search_semantic: bool = True
+    # Results per search page (also the default of /api/search).
+    search_per_page: int = 25
+    # Papers per `coolpapers index` transaction (keywords + embeddings).
+    search_index_batch: int = 512
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def watch(self) -> list[str]:

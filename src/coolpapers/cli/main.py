@@ -8,13 +8,16 @@ import os
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coolpapers.cli.progress import bytes_bar, console, count_bar, setup_logging
 from coolpapers.config import get_settings
 from coolpapers.store import Store
+
+if TYPE_CHECKING:
+    from coolpapers.llm.worker import Workers
 
 app = typer.Typer(help="coolpapers: the new arXiv papers of your categories, self-hosted.")
 log = logging.getLogger("coolpapers")
@@ -42,9 +45,11 @@ def import_(
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(map(str, missing))}")
+    from coolpapers.search.indexer import bulk_import
+
     store = _store()
     total = sum(f.stat().st_size for f in files)
-    with bytes_bar("import", total) as bar:
+    with bulk_import(store, total), bytes_bar("import", total) as bar:
         report = import_files(store, files, batch_size, lambda n: bar.advance(0, n))
     for name, line in report.resumed_from.items():
         log.info("%s: resumed after line %d", name, line)
@@ -141,6 +146,8 @@ def serve(
 
     store = _store()  # migrate once, before any worker starts
     stop = threading.Event()
+    faq_workers = _start_faq_workers(store)  # FAQ: background LLM workers (embedded setup)
+    _start_index(store, stop)  # search: index what is new since the last run, in the background
     if watch:
         _start_watch(store, stop)
     console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
@@ -156,6 +163,8 @@ def serve(
         )
     finally:
         stop.set()
+        if faq_workers is not None:
+            faq_workers.stop()
 
 
 def _start_watch(store: Store, stop: threading.Event) -> threading.Thread:
@@ -165,11 +174,141 @@ def _start_watch(store: Store, stop: threading.Event) -> threading.Thread:
     settings = get_settings()
     client = ArxivClient(store, settings)
     t = threading.Thread(
-        target=watch_loop, args=(store, client, settings.watch, stop), daemon=True, name="watch"
+        target=watch_loop,
+        args=(store, client, settings.watch, stop),
+        kwargs={"on_cycle": lambda _cycle: _start_index(store, stop)},  # index each harvest
+        daemon=True,
+        name="watch",
     )
     t.start()
     log.info("watching %s for arXiv announcements", ", ".join(settings.watch))
     return t
+
+
+@app.command()
+def index(
+    batch_size: Annotated[int | None, typer.Option(help="papers per transaction")] = None,
+    rekey: Annotated[
+        bool, typer.Option(help="recompute every paper's keywords and embedding")
+    ] = False,
+    optimize: Annotated[
+        bool, typer.Option(help="then merge the full-text index (after a bulk import)")
+    ] = False,
+) -> None:
+    """Build or catch up the search index's keywords and embeddings (full text follows the
+    data by itself). Resumable: each batch is committed with its papers marked done."""
+    from coolpapers.search import indexer
+
+    store = _store()
+    if rekey:
+        indexer.rekey(store)
+    todo = indexer.pending(store)
+    with count_bar("index (keywords, embeddings)", todo) as bar:
+        done = indexer.catch_up(
+            store,
+            batch_size or get_settings().search_index_batch,
+            progress=lambda n: bar.advance(0, n),
+        )
+    console.print(f"[green]indexed[/] {done} papers ({indexer.pending(store)} left)")
+    if optimize:
+        indexer.optimize(store)
+        console.print("[green]full-text index merged[/]")
+
+
+def _start_index(store: Store, stop: threading.Event) -> threading.Thread:
+    from coolpapers.search import indexer
+
+    def run() -> None:
+        try:
+            n = indexer.catch_up(store, get_settings().search_index_batch, stop=stop)
+            if n:
+                log.info("search: indexed %d papers", n)
+        except Exception:  # the site works without fresh keywords and vectors; say why
+            log.exception("search indexing failed")
+
+    t = threading.Thread(target=run, daemon=True, name="search-index")
+    t.start()
+    return t
+
+
+def _start_faq_workers(store: Store) -> Workers | None:
+    """FAQ workers in this process, when an LLM is configured and no separate workers run."""
+    settings = get_settings()
+    if not (settings.llm_configured and settings.llm_workers_in_serve):
+        return None
+    from coolpapers.llm.batch import start_workers
+
+    log.info(
+        "FAQ: %d conversations at most, model %s", settings.llm_concurrency, settings.llm_model
+    )
+    return start_workers(store, settings)
+
+
+@app.command()
+def faq(
+    category: Annotated[str, typer.Option("--category", "-c", help="e.g. cs.CL")],
+    day: Annotated[
+        str | None, typer.Option("--date", help="announcement day YYYY-MM-DD (default: latest)")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    concurrency: Annotated[
+        int | None, typer.Option(help="conversations at once (COOLPAPERS_LLM_CONCURRENCY)")
+    ] = None,
+    regenerate: Annotated[bool, typer.Option(help="redo cached answers too")] = False,
+) -> None:
+    """Pre-generate the FAQ of a listing day: progress bar, cached answers skipped, resumable."""
+    from datetime import date as date_
+
+    from coolpapers.llm.batch import run_batch
+    from coolpapers.llm.prompts import LANGS
+
+    settings = get_settings()
+    if not settings.llm_configured:
+        console.print(
+            "[red]No LLM configured:[/] set COOLPAPERS_LLM_BASE_URL and COOLPAPERS_LLM_MODEL "
+            "(and COOLPAPERS_LLM_API_KEY if the endpoint needs one)."
+        )
+        raise typer.Exit(1)
+    if lang not in LANGS:
+        raise typer.BadParameter(f"--lang is one of {', '.join(LANGS)}")
+    if concurrency:
+        settings = settings.model_copy(update={"llm_concurrency": concurrency})
+    when = date_.fromisoformat(day) if day else None
+    store = _store()
+    with count_bar(f"FAQ {category} {day or 'latest day'} ({lang})", None) as bar:
+        report = run_batch(
+            store,
+            settings,
+            category,
+            when,
+            lang,
+            regenerate=regenerate,
+            progress=lambda done, total: bar.update(0, completed=done, total=total),
+        )
+    console.print(
+        f"[green]FAQ[/] {category} {report.day or 'no day'}: {report.listed} papers, "
+        f"{report.cached} cached, {report.done} generated, {len(report.failed)} failed"
+        + (" (rerun to retry them)" if report.failed else "")
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="conversations in this process")] = None,
+) -> None:
+    """Run FAQ workers (for deployments that serve with COOLPAPERS_LLM_WORKERS_IN_SERVE=false)."""
+    from coolpapers.llm.batch import start_workers
+
+    settings = get_settings()
+    if not settings.llm_configured:
+        console.print("[red]No LLM configured:[/] set COOLPAPERS_LLM_BASE_URL and _MODEL.")
+        raise typer.Exit(1)
+    pool = start_workers(_store(), settings, concurrency)
+    console.print(f"FAQ worker {pool.owner}: {pool.slots} slots, model {settings.llm_model}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pool.stop()
 
 
 @app.command()

@@ -55,6 +55,7 @@ def make_env() -> Environment:
         # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
         card_buttons=[],
         card_panels=[],
+        card_attrs=[],  # callables (Paper) -> Markup of attributes on div.paper (keywords)
     )
     return env
 
@@ -247,7 +248,15 @@ def create_app(
 
 def feature_routers(site: Site) -> list[APIRouter]:
     """The routers of optional features, each built for this site. A feature adds one line."""
-    return []
+    from coolpapers.web import faq, search
+
+    routers: list[APIRouter] = []
+    routers.append(faq.router(site))
+    routers.append(search.router(site))
+    from coolpapers.web import api  # reader tools: the JSON API, the Atom feed of ids
+
+    routers.append(api.router(site))
+    return routers
 
 
 def _parse(path: str) -> spec.CategorySet | spec.IdList:

@@ -1,0 +1,99 @@
+"""Pre-generating FAQs (`coolpapers faq`) and running workers (`coolpapers worker`, `serve`).
+
+A batch enqueues a listing day (cached answers skipped), runs workers in this process and
+waits for those jobs. Killed and rerun, it resumes: the job rows are in the store; done ones
+are skipped, failed ones are retried, and a job the killed run held is taken again as soon
+as its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from coolpapers.config import Settings
+from coolpapers.llm.jobs import DONE, FAILED
+from coolpapers.llm.service import FaqService
+from coolpapers.llm.worker import Workers
+from coolpapers.records import Paper
+from coolpapers.sources.client import ArxivClient
+from coolpapers.store import Store
+
+log = logging.getLogger("coolpapers.llm")
+
+
+@dataclass(slots=True)
+class BatchReport:
+    day: date | None
+    listed: int = 0
+    cached: int = 0
+    done: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def day_papers(store: Store, category: str, day: date | None) -> tuple[date | None, list[Paper]]:
+    if day is None:
+        days = store.days([category])
+        if not days:
+            return None, []
+        day = days[-1]
+    return day, [item.paper for item in store.listing([category], [], day)]
+
+
+def start_workers(store: Store, settings: Settings, slots: int | None = None) -> Workers:
+    """A worker pool with its own paced arXiv client (PDF downloads keep arXiv's pace)."""
+    client = ArxivClient(store, settings)
+    return Workers(FaqService(store, settings), slots, client=client).start()
+
+
+def run_batch(
+    store: Store,
+    settings: Settings,
+    category: str,
+    day: date | None,
+    lang: str,
+    *,
+    regenerate: bool = False,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    stop: threading.Event | None = None,
+    poll: float = 0.5,
+) -> BatchReport:
+    service = FaqService(store, settings)
+    day, papers = day_papers(store, category, day)
+    report = BatchReport(day, listed=len(papers))
+    todo: list[Paper] = []
+    for p in papers:
+        if not regenerate and service.answer(p.id, lang) is not None:
+            report.cached += 1
+            continue
+        service.ask(p, lang, force=regenerate)
+        todo.append(p)
+    if report.cached:
+        log.info("%d of %d papers already have a %s FAQ: skipped", report.cached, len(papers), lang)
+    if not todo:
+        return report
+    workers = start_workers(store, settings, settings.llm_concurrency)
+    stop = stop or threading.Event()
+    try:
+        remaining = {p.id for p in todo}
+        while remaining and not stop.is_set():
+            for pid in list(remaining):
+                state = service.queue.status(pid, lang).state
+                if state == DONE:
+                    report.done += 1
+                    remaining.discard(pid)
+                elif state == FAILED:
+                    st = service.queue.status(pid, lang)
+                    log.warning("FAQ of %s failed: %s (rerun to retry)", pid, st.error)
+                    report.failed.append(pid)
+                    remaining.discard(pid)
+            progress(report.done + len(report.failed), len(todo))
+            if remaining:
+                time.sleep(poll)
+    finally:
+        workers.stop()
+    return report

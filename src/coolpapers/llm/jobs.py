@@ -1,0 +1,245 @@
+"""The job queue in the database: one row per (paper, language) is THE truth of a generation.
+
+- Single flight: the primary key makes a second enqueue a join; only `failed` (or an explicit
+  regeneration) moves a row back to `pending`.
+- Claims are serialised (SQLite's write lock; a PostgreSQL advisory lock) so that the global
+  concurrency cap holds across worker processes: a claim takes the best pending job (highest
+  priority, then oldest) or a running one whose lease ran out (its worker died).
+- Everything a worker writes (chunks, the answer, failure) is conditional on still owning the
+  lease for its attempt, so a worker that lost its lease can never overwrite the new owner.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, text, update
+
+from coolpapers.llm.schema import faq_answers, faq_chunks, faq_jobs
+from coolpapers.store import Store
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+_CLAIM_LOCK = 0x46A0  # any constant: the PostgreSQL advisory lock id of claims
+
+
+@dataclass(slots=True, frozen=True)
+class Claim:
+    paper_id: str
+    lang: str
+    attempt: int
+    owner: str
+
+
+@dataclass(slots=True)
+class JobStatus:
+    state: str  # none | pending | running | done | failed
+    attempt: int = 0
+    position: int | None = None  # 1 = next to run (pending jobs only)
+    error: str | None = None
+
+
+class JobQueue:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+        self.pg = store.dialect == "postgresql"
+
+    # ---- readers' side -------------------------------------------------------------------
+
+    def enqueue(self, paper_id: str, lang: str, priority: int, *, force: bool = False) -> str:
+        """Start or join the generation; returns the state the row is in afterwards. A done
+        row stays done (its answer is the cache) unless `force` (regeneration)."""
+        now = time.time()
+        j = faq_jobs.c
+        reopen = [FAILED, DONE] if force else [FAILED]
+        with self.engine.begin() as conn:
+            ins = self.store._insert(faq_jobs).values(
+                paper_id=paper_id,
+                lang=lang,
+                state=PENDING,
+                priority=priority,
+                enqueued=now,
+                attempt=0,
+                updated=now,
+            )
+            conn.execute(ins.on_conflict_do_nothing(index_elements=[j.paper_id, j.lang]))
+            conn.execute(
+                update(faq_jobs)
+                .where(j.paper_id == paper_id, j.lang == lang, j.state.in_(reopen))
+                .values(state=PENDING, priority=priority, enqueued=now, error=None, updated=now)
+            )
+            # A reader waiting on an old paper's job lifts it to its own priority.
+            conn.execute(
+                update(faq_jobs)
+                .where(j.paper_id == paper_id, j.lang == lang, j.priority < priority)
+                .values(priority=priority)
+            )
+            return conn.execute(
+                select(j.state).where(j.paper_id == paper_id, j.lang == lang)
+            ).scalar_one()
+
+    def status(self, paper_id: str, lang: str) -> JobStatus:
+        j = faq_jobs.c
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(faq_jobs).where(j.paper_id == paper_id, j.lang == lang))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return JobStatus("none")
+            pos = None
+            if row["state"] == PENDING:
+                ahead = select(func.count()).where(
+                    j.state == PENDING,
+                    or_(
+                        j.priority > row["priority"],
+                        and_(j.priority == row["priority"], j.enqueued < row["enqueued"]),
+                    ),
+                )
+                pos = int(conn.execute(ahead).scalar() or 0) + 1
+            return JobStatus(row["state"], row["attempt"], pos, row["error"])
+
+    def chunks(
+        self, paper_id: str, lang: str, attempt: int, after: int
+    ) -> list[tuple[int, int, str]]:
+        """(seq, turn, text) of the attempt's streamed text after `after`, in order."""
+        c = faq_chunks.c
+        q = (
+            select(c.seq, c.turn, c.text)
+            .where(c.paper_id == paper_id, c.lang == lang, c.attempt == attempt, c.seq > after)
+            .order_by(c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [(s, t, x) for s, t, x in conn.execute(q)]
+
+    def pending(self) -> int:
+        with self.engine.connect() as conn:
+            q = select(func.count()).where(faq_jobs.c.state == PENDING)
+            return int(conn.execute(q).scalar() or 0)
+
+    # ---- workers' side -------------------------------------------------------------------
+
+    def claim(self, owner: str, lease: float, limit: int) -> Claim | None:
+        """The next job for `owner`, or None (nothing to do, or `limit` conversations already
+        run everywhere)."""
+        now = time.time()
+        j = faq_jobs.c
+        live = and_(j.state == RUNNING, j.lease_expires >= now)
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            running = conn.execute(select(func.count()).where(live)).scalar() or 0
+            if running >= limit:
+                return None
+            q = (
+                select(j.paper_id, j.lang, j.attempt)
+                .where(or_(j.state == PENDING, and_(j.state == RUNNING, j.lease_expires < now)))
+                .order_by(j.priority.desc(), j.enqueued)
+                .limit(1)
+            )
+            row = conn.execute(q).first()
+            if row is None:
+                return None
+            paper_id, lang, attempt = row
+            conn.execute(
+                update(faq_jobs)
+                .where(j.paper_id == paper_id, j.lang == lang)
+                .values(
+                    state=RUNNING,
+                    attempt=attempt + 1,
+                    lease_owner=owner,
+                    lease_expires=now + lease,
+                    updated=now,
+                )
+            )
+            # The text of an abandoned attempt is of no use to anyone.
+            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, paper_id, lang)))
+        return Claim(paper_id, lang, attempt + 1, owner)
+
+    def _lock(self, conn: Connection) -> None:
+        if self.pg:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+        else:
+            # Take SQLite's write lock now, not at the UPDATE: the count and the pick above
+            # must not interleave with another process's claim.
+            conn.exec_driver_sql("UPDATE faq_jobs SET state = state WHERE 0")
+
+    def renew(self, claim: Claim, lease: float, conn: Connection | None = None) -> bool:
+        """Extend the lease; False when it was lost (expired and claimed by another worker)."""
+        stmt = (
+            update(faq_jobs)
+            .where(*_mine(claim))
+            .values(lease_expires=time.time() + lease, updated=time.time())
+        )
+        if conn is not None:
+            return conn.execute(stmt).rowcount == 1
+        with self.engine.begin() as c:
+            return c.execute(stmt).rowcount == 1
+
+    def append(self, claim: Claim, seq: int, turn: int, text_: str, lease: float) -> bool:
+        """Persist streamed text (so every web worker can stream it) and renew the lease."""
+        with self.engine.begin() as conn:
+            if not self.renew(claim, lease, conn):
+                return False
+            conn.execute(
+                faq_chunks.insert().values(
+                    paper_id=claim.paper_id,
+                    lang=claim.lang,
+                    attempt=claim.attempt,
+                    seq=seq,
+                    turn=turn,
+                    text=text_,
+                )
+            )
+        return True
+
+    def finish(self, claim: Claim, answer: dict[str, Any]) -> bool:
+        """Store the complete answer and mark the job done, atomically."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(faq_jobs)
+                .where(*_mine(claim))
+                .values(state=DONE, lease_owner=None, lease_expires=None, updated=time.time())
+            )
+            if done.rowcount != 1:
+                return False
+            conn.execute(delete(faq_answers).where(*_job(faq_answers, claim.paper_id, claim.lang)))
+            conn.execute(faq_answers.insert().values(**answer))
+            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, claim.paper_id, claim.lang)))
+        return True
+
+    def fail(self, claim: Claim, error: str) -> bool:
+        """Nothing partial is kept: the streamed text goes, the error stays for readers."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(faq_jobs)
+                .where(*_mine(claim))
+                .values(
+                    state=FAILED,
+                    error=error[:500],
+                    lease_owner=None,
+                    lease_expires=None,
+                    updated=time.time(),
+                )
+            )
+            if res.rowcount != 1:  # lost the lease: the job is someone else's now
+                return False
+            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, claim.paper_id, claim.lang)))
+        return True
+
+
+def _job(table: Any, paper_id: str, lang: str) -> tuple[Any, Any]:
+    return (table.c.paper_id == paper_id, table.c.lang == lang)
+
+
+def _mine(claim: Claim) -> tuple[Any, ...]:
+    j = faq_jobs.c
+    return (
+        j.paper_id == claim.paper_id,
+        j.lang == claim.lang,
+        j.state == RUNNING,
+        j.attempt == claim.attempt,
+        j.lease_owner == claim.owner,
+    )

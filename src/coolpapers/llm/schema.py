@@ -1,0 +1,89 @@
+"""The FAQ's tables (Alembic branch "llm", migration llm_0001). Times are unix seconds (float):
+leases are compared against `time.time()` in every process, on both backends alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, Table, Text
+
+metadata = MetaData()
+
+# One row per (paper, language): THE single source of truth for a generation. Its state goes
+# pending -> running -> done | failed; a running row holds a lease that its worker renews, so a
+# dead worker's job is picked up again once the lease has expired.
+faq_jobs = Table(
+    "faq_jobs",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("lang", Text, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("priority", Integer, nullable=False),  # higher first: newer announcement days
+    Column("enqueued", Float, nullable=False),
+    Column("attempt", Integer, nullable=False),  # bumped by each claim: chunks belong to one
+    Column("lease_owner", Text),
+    Column("lease_expires", Float),
+    Column("error", Text),
+    Column("updated", Float, nullable=False),
+)
+Index("ix_faq_jobs_queue", faq_jobs.c.state, faq_jobs.c.priority, faq_jobs.c.enqueued)
+
+# The text streamed so far by the running attempt, in order: any web worker streams it to late
+# joiners. Deleted when the attempt ends (its text then lives in faq_answers, or nowhere).
+faq_chunks = Table(
+    "faq_chunks",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("lang", Text, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("turn", Integer, nullable=False),  # which question this text answers
+    Column("text", Text, nullable=False),
+)
+
+# Complete answers only (the cache every reader is served from).
+faq_answers = Table(
+    "faq_answers",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("lang", Text, primary_key=True),
+    Column("turns", Text, nullable=False),  # JSON [{"q": question, "a": markdown}]
+    Column("html", Text, nullable=False),  # rendered once, served as is
+    Column("model", Text, nullable=False),
+    Column("prompt_version", Text, nullable=False),
+    Column("paper_version", Integer),
+    Column("source", Text, nullable=False),  # "pdf" or "abstract" (no full text found)
+    Column("usage", Text, nullable=False),  # JSON {prompt_tokens, completion_tokens, calls}
+    Column("seconds", Float, nullable=False),
+    Column("created", DateTime, nullable=False),
+)
+
+# A paper's text, extracted from its PDF once (per version).
+faq_fulltext = Table(
+    "faq_fulltext",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("version", Integer),
+    Column("source", Text, nullable=False),  # "pdf", or "missing" when arXiv had no PDF
+    Column("text", Text, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("extracted", DateTime, nullable=False),
+)
+
+# papers.cool's click counters beside [PDF] and [FAQ].
+faq_counters = Table(
+    "faq_counters",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+# Fixed-window per-IP limits on starting LLM work, shared by every web worker.
+faq_ratelimit = Table(
+    "faq_ratelimit",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("window", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+TABLES = ("faq_jobs", "faq_chunks", "faq_answers", "faq_fulltext", "faq_counters", "faq_ratelimit")

@@ -1,0 +1,207 @@
+"""What the web and the CLI use: answers, job status, starting or joining a generation,
+click counters and per-IP rate limits. Holds no state of its own beyond the store."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from coolpapers.config import Settings
+from coolpapers.llm import prompts as prompts_
+from coolpapers.llm import render
+from coolpapers.llm.jobs import DONE, JobQueue, JobStatus
+from coolpapers.llm.schema import faq_answers, faq_counters, faq_ratelimit
+from coolpapers.records import Paper
+from coolpapers.store import Store
+from coolpapers.store.schema import announcements
+
+COUNTER_KINDS = ("pdf", "faq")
+
+
+@dataclass(slots=True)
+class Answer:
+    paper_id: str
+    lang: str
+    turns: list[tuple[str, str]]
+    html: str
+    model: str
+    prompt_version: str
+    paper_version: int | None
+    source: str
+    usage: dict[str, int]
+    seconds: float
+    created: datetime
+
+    @property
+    def markdown(self) -> str:
+        return "\n\n".join(f"### {q}\n\n{a}" for q, a in self.turns)
+
+
+@dataclass(slots=True)
+class View:
+    """Everything a reader needs about one paper's FAQ in one language."""
+
+    status: str  # none | pending | running | done | failed
+    job: JobStatus
+    answer: Answer | None = None
+    latest_version: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def outdated(self) -> bool:
+        a = self.answer
+        return bool(a and self.latest_version and (a.paper_version or 0) < self.latest_version)
+
+
+class FaqService:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.queue = JobQueue(store)
+        self.prompts = prompts_.load(settings.llm_prompt_file)
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.llm_configured
+
+    @property
+    def label(self) -> str:
+        return self.settings.llm_label or self.settings.llm_model or "LLM"
+
+    def lang(self, raw: str | None) -> str:
+        return raw if raw in prompts_.LANGS else "zh"
+
+    # ---- answers and status -------------------------------------------------------------
+
+    def answer(self, paper_id: str, lang: str) -> Answer | None:
+        a = faq_answers.c
+        with self.store.engine.connect() as conn:
+            r = (
+                conn.execute(select(faq_answers).where(a.paper_id == paper_id, a.lang == lang))
+                .mappings()
+                .first()
+            )
+        if r is None:
+            return None
+        return Answer(
+            r["paper_id"],
+            r["lang"],
+            [(t["q"], t["a"]) for t in json.loads(r["turns"])],
+            r["html"],
+            r["model"],
+            r["prompt_version"],
+            r["paper_version"],
+            r["source"],
+            json.loads(r["usage"]),
+            r["seconds"],
+            r["created"],
+        )
+
+    def view(self, paper: Paper, lang: str) -> View:
+        job = self.queue.status(paper.id, lang)
+        answer = self.answer(paper.id, lang)
+        # A regeneration in progress still shows the old complete answer meanwhile.
+        status = job.state if job.state != "none" or answer is None else DONE
+        return View(status, job, answer, paper.version)
+
+    def ask(self, paper: Paper, lang: str, *, force: bool = False) -> str:
+        """Start or join the generation of `paper`'s FAQ; returns the job's state."""
+        return self.queue.enqueue(paper.id, lang, self.priority(paper), force=force)
+
+    def priority(self, paper: Paper) -> int:
+        """Today's papers first: the latest day a paper was listed (a replacement listed today
+        counts as today's), as a day number, so a newer day outranks every older one; papers
+        never listed go by their latest version's date."""
+        a = announcements.c
+        with self.store.engine.connect() as conn:
+            raw = conn.execute(select(func.max(a.day)).where(a.paper_id == paper.id)).scalar()
+        d: date | None = date.fromisoformat(raw) if isinstance(raw, str) else raw
+        when = paper.updated or paper.published
+        if d is None and when is not None:
+            d = when.date()
+        return d.toordinal() if d else 0
+
+    def make_answer(
+        self,
+        paper: Paper,
+        lang: str,
+        turns: list[tuple[str, str]],
+        source: str,
+        usage: dict[str, int],
+        seconds: float,
+    ) -> dict[str, Any]:
+        """The faq_answers row of a complete conversation (rendered once, here)."""
+        return {
+            "paper_id": paper.id,
+            "lang": lang,
+            "turns": json.dumps([{"q": q, "a": a} for q, a in turns], ensure_ascii=False),
+            "html": header_html(source, lang) + render.faq_html(turns),
+            "model": self.settings.llm_model,
+            "prompt_version": self.prompts.version,
+            "paper_version": paper.version,
+            "source": source,
+            "usage": json.dumps(usage),
+            "seconds": seconds,
+            "created": datetime.now(UTC).replace(
+                tzinfo=None, microsecond=0
+            ),  # naive UTC, as the store
+        }
+
+    # ---- counters and limits ------------------------------------------------------------
+
+    def click(self, paper_id: str, kind: str) -> int:
+        """Count one click on [PDF] or [FAQ]; returns the new count."""
+        if kind not in COUNTER_KINDS:
+            raise ValueError(kind)
+        c = faq_counters.c
+        with self.store.engine.begin() as conn:
+            stmt = self.store._insert(faq_counters).values(paper_id=paper_id, kind=kind, n=1)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=[c.paper_id, c.kind], set_={"n": c.n + 1})
+            )
+            return int(
+                conn.execute(select(c.n).where(c.paper_id == paper_id, c.kind == kind)).scalar()
+                or 0
+            )
+
+    def counts(self, ids: list[str]) -> dict[str, dict[str, int]]:
+        c = faq_counters.c
+        out: dict[str, dict[str, int]] = {}
+        with self.store.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                q = select(c.paper_id, c.kind, c.n).where(c.paper_id.in_(ids[i : i + 500]))
+                for pid, kind, n in conn.execute(q):
+                    out.setdefault(pid, {})[kind] = n
+        return out
+
+    def allow(self, key: str, limit: int) -> bool:
+        """Count one use of `key` (e.g. "start:<ip>") in the current window; False once the
+        window's `limit` is used up. Shared by every web worker through the store."""
+        window_s = max(1, self.settings.llm_rate_window)
+        window = int(time.time() // window_s)
+        r = faq_ratelimit.c
+        with self.store.engine.begin() as conn:
+            stmt = self.store._insert(faq_ratelimit).values(key=key, window=window, n=1)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=[r.key, r.window], set_={"n": r.n + 1})
+            )
+            n = conn.execute(select(r.n).where(r.key == key, r.window == window)).scalar() or 0
+            if n == 1:  # first use in a new window: old windows are of no use any more
+                conn.execute(delete(faq_ratelimit).where(r.window < window - 1))
+        return n <= limit
+
+
+def header_html(source: str, lang: str) -> str:
+    """The answer's header: says when the model only had the abstract."""
+    if source == "pdf":
+        return ""
+    msg = {
+        "zh": "未能获取论文全文，以下回答仅基于摘要。",
+        "en": "The full text was not available: these answers are based on the abstract only.",
+    }[lang if lang in ("zh", "en") else "en"]
+    return f'<p class="faq-source">{msg}</p>\n'

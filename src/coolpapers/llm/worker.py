@@ -1,0 +1,276 @@
+"""Background workers: they claim jobs and run the conversations, never inside a request.
+
+A `Workers` pool runs `slots` conversations at most in this process (the global cap is kept
+by `JobQueue.claim` across processes). Each conversation is: the system prompt, the paper text,
+then the questions asked one by one, each call carrying every previous turn. Streamed text is
+written to the store every `flush` seconds, which also renews the lease; a heartbeat renews it
+while nothing streams (the PDF download, a slow first token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from openai import AsyncOpenAI
+
+from coolpapers.llm import fulltext
+from coolpapers.llm.jobs import Claim
+from coolpapers.llm.prompts import SOURCE_NAMES
+from coolpapers.llm.service import FaqService
+from coolpapers.sources.client import ArxivClient
+
+log = logging.getLogger("coolpapers.llm")
+
+
+class LostLease(Exception):
+    """Another worker owns the job now (our lease expired): stop quietly."""
+
+
+class LLMError(Exception):
+    """The model's answer broke off or never came."""
+
+
+def make_llm(service: FaqService) -> AsyncOpenAI:
+    s = service.settings
+    return AsyncOpenAI(
+        base_url=s.llm_base_url,
+        api_key=s.llm_api_key or "none",  # local servers take any key; the client needs one
+        timeout=s.llm_timeout,
+        max_retries=0,  # a failed turn fails the job; readers retry, with a clean slate
+    )
+
+
+class Conversation:
+    """One claimed job, run to completion (or failure)."""
+
+    def __init__(
+        self,
+        service: FaqService,
+        llm: AsyncOpenAI,
+        client: ArxivClient | None,
+        claim: Claim,
+        flush: float = 0.1,
+    ) -> None:
+        self.service, self.llm, self.client, self.claim = service, llm, client, claim
+        self.settings = service.settings
+        self.flush = flush
+        self.seq = 0
+
+    async def run(self) -> None:
+        s, queue, claim = self.settings, self.service.queue, self.claim
+        beat = asyncio.create_task(self._heartbeat())
+        started = time.perf_counter()
+        try:
+            papers = await asyncio.to_thread(self.service.store.papers, [claim.paper_id])
+            paper = papers.get(claim.paper_id)
+            if paper is None:
+                raise LLMError(f"unknown paper {claim.paper_id}")
+            text = await asyncio.to_thread(fulltext.get, self.service.store, self.client, s, paper)
+            turns, usage = await self._talk(paper.title, text, claim.lang)
+            row = await asyncio.to_thread(  # rendering takes a few ms: not on the loop
+                self.service.make_answer,
+                paper,
+                claim.lang,
+                turns,
+                text.source,
+                usage,
+                time.perf_counter() - started,
+            )
+            if not await asyncio.to_thread(queue.finish, claim, row):
+                log.warning("finished %s/%s after losing its lease", claim.paper_id, claim.lang)
+        except LostLease:
+            log.warning("lost the lease of %s/%s; another worker has it", *self._key())
+        except Exception as e:  # the LLM, the network, the PDF: fail the job, keep nothing
+            log.warning("FAQ %s/%s failed: %s", *self._key(), e)
+            await asyncio.to_thread(queue.fail, claim, _message(e))
+        finally:
+            beat.cancel()
+
+    def _key(self) -> tuple[str, str]:
+        return self.claim.paper_id, self.claim.lang
+
+    async def _talk(
+        self, title: str, text: fulltext.FullText, lang: str
+    ) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        messages = paper_messages(self.service, title, text, lang)
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+        turns: list[tuple[str, str]] = []
+        for i, question in enumerate(self.service.prompts.questions[lang]):
+            messages.append({"role": "user", "content": question})
+            answer = await self._ask(messages, i, usage)
+            messages.append({"role": "assistant", "content": answer})
+            turns.append((question, answer))
+        return turns, usage
+
+    async def _ask(self, messages: list[dict[str, str]], turn: int, usage: dict[str, int]) -> str:
+        s = self.settings
+        stream = await self.llm.chat.completions.create(
+            model=s.llm_model,
+            messages=list(messages),  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            temperature=s.llm_temperature,
+            max_tokens=s.llm_max_answer_tokens,
+        )
+        usage["calls"] += 1
+        parts: list[str] = []
+        pending: list[str] = []
+        finished = False
+        last = time.monotonic()
+        async for chunk in stream:
+            if chunk.usage:
+                usage["prompt_tokens"] += chunk.usage.prompt_tokens or 0
+                usage["completion_tokens"] += chunk.usage.completion_tokens or 0
+            for choice in chunk.choices:
+                if choice.delta and choice.delta.content:
+                    parts.append(choice.delta.content)
+                    pending.append(choice.delta.content)
+                if choice.finish_reason:
+                    finished = True
+            if pending and time.monotonic() - last >= self.flush:
+                await self._write(turn, "".join(pending))
+                pending.clear()
+                last = time.monotonic()
+        if not finished:
+            # The server closed the stream without saying the answer was complete.
+            raise LLMError("the model's stream broke off before the answer was complete")
+        if pending:
+            await self._write(turn, "".join(pending))
+        return "".join(parts)
+
+    async def _write(self, turn: int, text: str) -> None:
+        self.seq += 1
+        ok = await asyncio.to_thread(
+            self.service.queue.append,
+            self.claim,
+            self.seq,
+            turn,
+            text,
+            self.settings.llm_lease_seconds,
+        )
+        if not ok:
+            raise LostLease
+
+    async def _heartbeat(self) -> None:
+        lease = self.settings.llm_lease_seconds
+        while True:
+            await asyncio.sleep(max(0.05, lease / 3))
+            if not await asyncio.to_thread(self.service.queue.renew, self.claim, lease):
+                return
+
+
+def paper_messages(
+    service: FaqService, title: str, text: fulltext.FullText, lang: str
+) -> list[dict[str, str]]:
+    """The conversation's opening: the system prompt, then the paper (trimmed to the budget)."""
+    p = service.prompts
+    body = fulltext.trim(text.text, service.settings.llm_context_chars)
+    source = SOURCE_NAMES[lang][text.source]
+    return [
+        {"role": "system", "content": p.system[lang]},
+        {"role": "user", "content": p.paper[lang].format(title=title, source=source, text=body)},
+    ]
+
+
+# The pools running in this process, so that a web request that enqueued work wakes them.
+_RUNNING: set[Workers] = set()
+
+
+def wake_all() -> None:
+    for w in list(_RUNNING):
+        w.wake()
+
+
+def _message(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    return f"{type(e).__name__}: {text}"[:300]
+
+
+class Workers:
+    """A pool of conversation slots in this process, on its own thread and event loop (so it
+    runs the same under uvicorn, the CLI and tests). `wake()` makes idle slots look for work
+    at once; otherwise they poll the store every `poll` seconds (other processes enqueue)."""
+
+    def __init__(
+        self,
+        service: FaqService,
+        slots: int | None = None,
+        *,
+        poll: float = 0.5,
+        client: ArxivClient | None = None,
+        flush: float = 0.1,
+        on_done: Callable[[Claim], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.slots = slots or service.settings.llm_concurrency
+        self.poll, self.flush = poll, flush
+        self.client = client
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.on_done = on_done
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> Workers:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, args=(ready,), daemon=True, name="faq")
+        self._thread.start()
+        ready.wait(5)
+        _RUNNING.add(self)
+        return self
+
+    def wake(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking jobs and cancel the running ones (their leases then expire)."""
+        self._stop.set()
+        _RUNNING.discard(self)
+        if self._loop is not None:
+            for t in self._tasks:
+                # The loop may already be closing: idle slots see the stop flag and end.
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(t.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._wake = asyncio.Event()
+        llm = make_llm(self.service)
+        self._tasks = [loop.create_task(self._slot(llm, i)) for i in range(self.slots)]
+        ready.set()
+        try:
+            loop.run_until_complete(asyncio.gather(*self._tasks, return_exceptions=True))
+        finally:
+            loop.run_until_complete(llm.close())
+            loop.close()
+
+    async def _slot(self, llm: AsyncOpenAI, index: int) -> None:
+        s = self.service.settings
+        assert self._wake is not None
+        while not self._stop.is_set():
+            self._wake.clear()  # before the claim: a wake-up during it is not lost
+            claim = await asyncio.to_thread(
+                self.service.queue.claim, self.owner, s.llm_lease_seconds, s.llm_concurrency
+            )
+            if claim is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                continue
+            await Conversation(self.service, llm, self.client, claim, self.flush).run()
+            if self.on_done:
+                self.on_done(claim)
+            self._wake.set()  # a slot freed: another may be waiting on the global cap

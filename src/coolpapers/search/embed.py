@@ -1,0 +1,58 @@
+"""Paper embeddings from a small model whose weights ship inside its PyPI wheel.
+
+WordLlama (static token embeddings, 256 dimensions, `wordllama` on PyPI): ~1,000 abstracts/s
+measured here on 2 shared cores, versus ~35/s for all-MiniLM-L6-v2 int8 on ONNX (its R@1 on a
+title→abstract test is higher, 0.91 vs 0.83, see ../shared/README.md). A whole 70k-paper
+archive embeds in about a minute instead of half an hour, and every harvest is indexed in
+seconds; hybrid fusion with BM25 (R@1 0.96 on the same test) makes up most of the quality gap.
+The model never touches the network: loaded from the package directory, downloads disabled.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+MODEL = "wordllama-l2-supercat-256"
+DIM = 256
+
+
+class Embedder:
+    name = MODEL
+    dim = DIM
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import wordllama
+        from wordllama import WordLlama
+
+        self._model = WordLlama.load(
+            cache_dir=Path(wordllama.__file__).parent, disable_download=True
+        )
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        v = np.asarray(self._model.embed(texts, norm=True), dtype=np.float32)
+        return v
+
+
+_lock = threading.Lock()
+_default: Embedder | None = None
+
+
+def default_embedder() -> Embedder:
+    """One model per process (it is read-only and thread-safe to call)."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Embedder()
+        return _default
+
+
+def paper_text(title: str, abstract: str) -> str:
+    return f"{title}. {abstract}"

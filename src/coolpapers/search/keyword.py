@@ -1,0 +1,166 @@
+"""The keyword engine interface, and what both engines share (filters, paging).
+
+One interface, two engines: `keyword_sqlite` (FTS5, bm25) and `keyword_pg` (tsvector + GIN,
+ts_rank), chosen by the store's dialect in `engine_for`. Both compile the same parsed
+`Query`; only the text-match part differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from coolpapers.search.query import Query, Term
+from coolpapers.store import Store
+
+MARK_START, MARK_END = "\x02", "\x03"  # highlight sentinels: no paper text contains them
+
+
+@dataclass(slots=True)
+class Hit:
+    paper_id: str
+    score: float
+
+
+@dataclass(slots=True)
+class Snippet:
+    title: str  # with MARK_START/MARK_END around matches; still untrusted text
+    abstract: str
+
+
+class KeywordEngine:
+    """Shared SQL: date and category filters, exclusions, order, paging."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---- what each engine provides ----------------------------------------------------------
+
+    def _match(self, terms: Sequence[Sequence[Term]]) -> str | None:
+        """The engine's query string for AND-of-OR groups (None: nothing to match)."""
+        raise NotImplementedError
+
+    def _from_match(self, params: dict[str, Any]) -> tuple[str, str, str]:
+        """(FROM clause, WHERE condition, score expression) for a positive match."""
+        raise NotImplementedError
+
+    def _excluded(self) -> str:
+        """A condition true for documents that match the exclusion query :neg."""
+        raise NotImplementedError
+
+    def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
+        raise NotImplementedError
+
+    # ---- shared -----------------------------------------------------------------------------
+
+    def _filters(self, q: Query, params: dict[str, Any]) -> tuple[list[str], bool]:
+        """WHERE conditions for dates, categories and exclusions; whether `papers p` is needed."""
+        where: list[str] = []
+        if q.since:
+            where.append("d.day >= :since")
+            params["since"] = q.since
+        if q.until:
+            where.append("d.day <= :until")
+            params["until"] = q.until
+        need_papers = False
+        if q.categories:
+            need_papers = True
+            ors = []
+            for i, c in enumerate(q.categories):
+                # categories are space-separated; an archive (cs) matches all of its (cs.*)
+                params[f"cat{i}"] = f"% {c} %"
+                ors.append(f"(' ' || p.categories || ' ') LIKE :cat{i}")
+                if "." not in c:
+                    params[f"arch{i}"] = f"% {c}.%"
+                    ors.append(f"(' ' || p.categories || ' ') LIKE :arch{i}")
+            where.append("(" + " OR ".join(ors) + ")")
+        neg = self._any(q.exclude) if q.exclude else None
+        if neg:
+            params["neg"] = neg
+            where.append(f"NOT ({self._excluded()})")
+        return where, need_papers
+
+    def _any(self, terms: Sequence[Term]) -> str:
+        return self._match([list(terms)]) or ""
+
+    def search(
+        self, q: Query, sort: str = "relevance", offset: int = 0, limit: int = 25
+    ) -> tuple[int, list[Hit]]:
+        """(total matches, one page of hits). Without words: filters only, newest first."""
+        if q.is_empty:
+            return 0, []
+        params: dict[str, Any] = {"lim": limit, "off": offset}
+        where, need_papers = self._filters(q, params)
+        match = self._match(q.groups) if q.has_text else None
+        if q.has_text and not match:
+            return 0, []
+        if match:
+            params["m"] = match
+            frm, cond, score = self._from_match(params)
+            where.insert(0, cond)
+        else:
+            frm, score = "search_docs d", "0.0"
+        if need_papers:
+            frm += " JOIN papers p ON p.id = d.paper_id"
+        cond = " AND ".join(where) or "1=1"
+        order = (
+            "score DESC, d.docid"
+            if match and sort != "date"
+            else "d.day DESC NULLS LAST, d.docid DESC"
+        )
+        with self.store.engine.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM {frm} WHERE {cond}"), params).scalar()
+            rows = conn.execute(
+                text(
+                    f"SELECT d.paper_id, {score} AS score FROM {frm} WHERE {cond} "
+                    f"ORDER BY {order} LIMIT :lim OFFSET :off"
+                ),
+                params,
+            ).all()
+        return int(total or 0), [Hit(pid, float(s)) for pid, s in rows]
+
+    def filter_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` that pass the query's filters and exclusions (for semantic hits)."""
+        if not ids:
+            return set()
+        params: dict[str, Any] = {"ids": list(ids)}
+        where, need_papers = self._filters(q, params)
+        frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
+        cond = " AND ".join(["d.paper_id IN :ids", *where])
+        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        with self.store.engine.connect() as conn:
+            return set(conn.execute(stmt, params).scalars())
+
+    def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:
+        """Relevance of each of `ids` to any of `terms` (the ❤ sort's keyword half)."""
+        match = self._any(terms)
+        if not ids or not match:
+            return {}
+        params: dict[str, Any] = {"m": match, "ids": list(ids)}
+        frm, cond, score = self._from_match(params)
+        stmt = text(
+            f"SELECT d.paper_id, {score} FROM {frm} WHERE {cond} AND d.paper_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        with self.store.engine.connect() as conn:
+            return {pid: float(s) for pid, s in conn.execute(stmt, params)}
+
+    def docids(self, conn: Connection, ids: Sequence[str]) -> dict[str, int]:
+        stmt = text("SELECT paper_id, docid FROM search_docs WHERE paper_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        return dict(conn.execute(stmt, {"ids": list(ids)}).all())  # type: ignore[arg-type]
+
+
+def engine_for(store: Store) -> KeywordEngine:
+    if store.dialect == "postgresql":
+        from coolpapers.search.keyword_pg import PgKeywordEngine
+
+        return PgKeywordEngine(store)
+    from coolpapers.search.keyword_sqlite import SqliteKeywordEngine
+
+    return SqliteKeywordEngine(store)

@@ -1,0 +1,151 @@
+"""The reader's query language, parsed once into a small tree that both engines compile.
+
+    linear attention            all terms (AND), stemmed, accents folded
+    "linear attention"          a phrase
+    -vq  NOT vq                 exclusion
+    diffusion OR flow, a | b    either
+    ti:  au:  abs:              field filters (title, authors, abstract), also ti:"a phrase"
+    cat:cs.CL  cat:cs           category (or archive) filter, several: any of them
+    date:2026-05-01..2026-06-01, after:2026-05-01, before:2026-06-01 (also YYYY or YYYY-MM)
+
+Parsing never fails: a piece that is not valid syntax (an unclosed quote, `ti:` with nothing,
+a bad date, stray operators) is read as plain words. Words are reduced to letters and digits
+here, so the engines' own query syntax can never see an operator the reader did not mean.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+FIELDS = {"ti": "title", "title": "title", "au": "authors", "author": "authors",
+          "abs": "abstract", "abstract": "abstract"}  # fmt: skip
+_TOKEN = re.compile(
+    r'(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))|(?P<quote>")'
+)
+_WORD = re.compile(r"[^\W_]+")
+_CAT = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a phrase (several words in order), optionally limited to one field."""
+
+    words: tuple[str, ...]
+    field: str | None = None  # "title" | "abstract" | "authors"
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+@dataclass(slots=True)
+class Query:
+    # all of these groups must match; a group matches when any of its terms does (OR)
+    groups: list[list[Term]] = field(default_factory=list)
+    exclude: list[Term] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.groups or self.exclude or self.categories or self.since or self.until)
+
+    def words(self) -> list[str]:
+        """The positive words, for highlighting and for the semantic query."""
+        return [w for g in self.groups for t in g for w in t.words]
+
+    def plain(self) -> str:
+        return " ".join(self.words())
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w.lower() for w in _WORD.findall(text))
+
+
+def _day(text: str, end: bool) -> date | None:
+    """YYYY, YYYY-MM or YYYY-MM-DD; `end` picks the last day of a year or month."""
+    try:
+        parts = [int(x) for x in text.split("-")]
+        if len(parts) == 1:
+            return date(parts[0], 12, 31) if end else date(parts[0], 1, 1)
+        if len(parts) == 2:
+            y, m = parts
+            return date(y, m, calendar.monthrange(y, m)[1] if end else 1)
+        if len(parts) == 3:
+            return date(*parts)
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
+def parse(text: str, since: str | None = None, until: str | None = None) -> Query:
+    q = Query()
+    q.since = _day(since, False) if since else None
+    q.until = _day(until, True) if until else None
+    pending_or = False
+    for m in _TOKEN.finditer(text or ""):
+        if m.group("quote"):  # an unclosed quote: ignore it, keep the words around it
+            continue
+        neg, fld, phrase, word = m.group("neg", "field", "phrase", "word")
+        key = (fld or "").lower()
+        raw = phrase if phrase is not None else word
+        if not neg and not fld and phrase is None and word in ("OR", "|"):
+            pending_or = bool(q.groups)
+            continue
+        if not neg and not fld and phrase is None and word in ("AND", "&", "+"):
+            continue
+        if not neg and not fld and phrase is None and word == "NOT":
+            # NOT x: the next term is an exclusion; written as "-" by most readers
+            text_after = text[m.end() :].lstrip()
+            if text_after:
+                continue
+        if key in ("cat", "category") and raw and _CAT.match(raw):
+            q.categories.append(raw)
+            continue
+        if key in ("date", "after", "before", "since", "until") and raw and _dates(q, key, raw):
+            continue
+        term_field = FIELDS.get(key)
+        # an unknown field ("arxiv:", "http:") is just part of the text
+        words = _words(raw if term_field or not fld else f"{fld} {raw}")
+        if not words:
+            continue
+        term = Term(words, term_field)
+        if neg or _after_not(text, m.start()):
+            q.exclude.append(term)
+        elif pending_or and q.groups:
+            q.groups[-1].append(term)
+        else:
+            q.groups.append([term])
+        pending_or = False
+    return q
+
+
+def _after_not(text: str, start: int) -> bool:
+    return text[:start].rstrip().endswith(" NOT") or text[:start].rstrip() == "NOT"
+
+
+def _dates(q: Query, key: str, raw: str) -> bool:
+    if key == "date":
+        lo, sep, hi = raw.partition("..")
+        a = _day(lo, False) if lo else None
+        b = _day(hi if sep else lo, True) if (hi or not sep) else None
+        if (lo and a is None) or (hi and b is None):
+            return False
+        q.since, q.until = a or q.since, b or q.until
+        return True
+    d = _day(raw, key in ("before", "until"))
+    if d is None:
+        return False
+    if key in ("after", "since"):
+        q.since = d
+    else:
+        q.until = d
+    return True

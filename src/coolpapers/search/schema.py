@@ -1,0 +1,52 @@
+"""Search tables (own MetaData; created by the `search` Alembic branch, search_0001).
+
+The full-text index itself is backend-specific and lives only in the migration: an FTS5
+virtual table on SQLite, a tsvector column with a GIN index on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Integer, LargeBinary, MetaData, SmallInteger, Table, Text
+
+metadata = MetaData()
+
+# One row per paper, kept in step with `papers` by database triggers (same transaction as the
+# write). `docid` is a stable integer key: the FTS5 rowid and the vector-index key (the papers
+# table has a text primary key, and SQLite may renumber implicit rowids on VACUUM).
+# `day`: the first announcement day, else the v1 date (date ranges and date sort).
+# `dirty`: text changed since keywords and embedding were computed (`coolpapers index`).
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("docid", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", Text, nullable=False, unique=True),
+    Column("day", Date),
+    Column("dirty", SmallInteger, nullable=False, server_default="1"),
+)
+
+# Ten TF-IDF keywords per paper, space-separated phrases joined by "; ".
+search_keywords = Table(
+    "search_keywords",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("keywords", Text, nullable=False),
+)
+
+# Document frequencies of keyword terms over the indexed corpus (term "" holds N).
+search_df = Table(
+    "search_df",
+    metadata,
+    Column("term", Text, primary_key=True),
+    Column("df", Integer, nullable=False),
+)
+
+# One embedding per paper (float16 bytes). `seq` grows with every indexing batch so that
+# the in-process ANN index of each web worker catches up with only what changed.
+search_vectors = Table(
+    "search_vectors",
+    metadata,
+    Column("docid", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False, index=True),
+    Column("model", Text, nullable=False),
+    Column("vec", LargeBinary, nullable=False),
+)

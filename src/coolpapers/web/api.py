@@ -1,0 +1,241 @@
+"""The JSON API (described at /openapi.json, browsable at /api/docs) and the Atom feed of ids.
+
+GET /api/listing/{spec}?date=&offset=&limit=   a day's listing: day, groups, entries with papers
+GET /api/papers/{id}                           one paper (any id form; fetched on demand)
+GET /api/papers?ids=a,b                        several papers, in the order asked
+GET /arxiv/{id},{id}/feed                      an Atom feed of papers by id (a starred list)
+
+The FAQ's routes (/api/papers/{id}/faq, /api/counters) and search's (/api/search) live with
+their features; this router is included after theirs, so their longer paths win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+
+from coolpapers import ids
+from coolpapers.records import Paper
+from coolpapers.web import spec, views
+
+MAX_IDS = 200
+_ONE_ID = r"(?:arxiv:)?(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Za-z\-]+)?/\d{7})(?:v\d+)?"
+
+
+class IdListConvertor(Convertor[str]):
+    """A comma-separated list of arXiv ids in a path, never a category set: lets
+    /arxiv/<ids>/feed be routed here while /arxiv/<categories>/feed stays with the app."""
+
+    regex = rf"{_ONE_ID}(?:,{_ONE_ID})*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("arxivids", IdListConvertor())
+
+
+class PaperOut(BaseModel):
+    id: str = Field(description="arXiv id without version", examples=["2309.16354"])
+    version: int | None = Field(description="latest known version")
+    title: str
+    authors: list[str]
+    abstract: str
+    categories: list[str] = Field(description="primary category first")
+    comments: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    license: str | None = None
+    published: datetime | None = Field(description="first version, UTC")
+    updated: datetime | None = Field(description="latest version, UTC")
+    url: str = Field(description="this paper's page on this instance")
+    abs_url: str
+    pdf_url: str
+
+    @classmethod
+    def of(cls, p: Paper) -> PaperOut:
+        v = f"v{p.version}" if p.version else ""
+        return cls(
+            id=p.id,
+            version=p.version,
+            title=p.title,
+            authors=p.authors,
+            abstract=p.abstract,
+            categories=p.categories,
+            comments=p.comments,
+            journal_ref=p.journal_ref,
+            doi=p.doi,
+            license=p.license,
+            published=p.published,
+            updated=p.updated,
+            url=f"/arxiv/{p.id}",
+            abs_url=f"https://arxiv.org/abs/{p.id}{v}",
+            pdf_url=f"https://arxiv.org/pdf/{p.id}{v}",
+        )
+
+
+class GroupOut(BaseModel):
+    kind: str = Field(description="new | cross | replace | replace-cross")
+    label: str
+    count: int
+    start: int = Field(description="1-based number of the group's first entry")
+
+
+class EntryOut(BaseModel):
+    n: int = Field(description="1-based number on the day's page")
+    kind: str
+    paper: PaperOut
+
+
+class ListingOut(BaseModel):
+    spec: str = Field(description="canonical category set, e.g. cs.AI+cs.LG-cs.CY")
+    title: str
+    categories: list[str]
+    excluded: list[str]
+    day: date | None = Field(description="the day shown; null: no announcement that day")
+    requested: date | None = Field(description="the date asked for, when it had no announcement")
+    previous: date | None
+    next: date | None
+    total: int
+    offset: int
+    groups: list[GroupOut]
+    entries: list[EntryOut]
+
+
+class PapersOut(BaseModel):
+    papers: list[PaperOut]
+    missing: list[str] = Field(description="ids asked for and not found")
+
+
+def _ids(raw: str) -> list[str]:
+    out: list[str] = []
+    for part in re.split(r"[,\s]+", raw):
+        if not part:
+            continue
+        try:
+            out.append(ids.parse(part).id)
+        except ids.BadId as e:
+            raise HTTPException(400, str(e)) from e
+    if not out:
+        raise HTTPException(400, "no arXiv id given")
+    if len(out) > MAX_IDS:
+        raise HTTPException(400, f"at most {MAX_IDS} ids at once")
+    return list(dict.fromkeys(out))
+
+
+def router(site: Any) -> APIRouter:
+    r = APIRouter()
+
+    def lookup(wanted: list[str]) -> dict[str, Paper]:
+        found = site.store.papers(wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing and site.fetcher and site.settings.fetch_on_demand:
+            # arXiv unreachable: answer with what we have
+            with contextlib.suppress(Exception):
+                found.update(site.fetcher(missing))
+        return found
+
+    @r.get("/api/listing/{spec_:path}", tags=["api"], response_model=ListingOut)
+    def listing(
+        spec_: str,
+        date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int | None, Query(ge=1, le=2000)] = None,
+    ) -> ListingOut:
+        """A day's listing of a category set (papers.cool syntax), the latest day by default."""
+        try:
+            parsed = spec.parse(spec_)
+        except spec.BadSpec as e:
+            raise HTTPException(404, str(e)) from e
+        if not isinstance(parsed, spec.CategorySet):
+            raise HTTPException(404, "a listing is of categories; use /api/papers?ids= for ids")
+        L = views.listing(site.store, parsed, date_, offset, limit)
+        return ListingOut(
+            spec=parsed.canonical,
+            title=L.title,
+            categories=list(parsed.include),
+            excluded=list(parsed.exclude),
+            day=L.day,
+            requested=L.requested,
+            previous=L.previous,
+            next=L.next,
+            total=L.total,
+            offset=offset,
+            groups=[
+                GroupOut(kind=g.kind.label, label=g.label, count=g.count, start=g.start)
+                for g in L.groups
+            ],
+            entries=[
+                EntryOut(n=offset + i + 1, kind=it.kind.label, paper=PaperOut.of(it.paper))
+                for i, it in enumerate(L.items)
+            ],
+        )
+
+    @r.get("/api/papers", tags=["api"], response_model=PapersOut)
+    def papers(wanted: Annotated[str, Query(alias="ids", description="a,b,c")]) -> PapersOut:
+        """Several papers by id, in the order asked; unknown ids are listed in `missing`."""
+        want = _ids(wanted)
+        found = lookup(want)
+        return PapersOut(
+            papers=[PaperOut.of(found[i]) for i in want if i in found],
+            missing=[i for i in want if i not in found],
+        )
+
+    @r.get("/api/papers/{paper_id:path}", tags=["api"], response_model=PaperOut)
+    def paper(paper_id: str) -> PaperOut:
+        """One paper; old-style ids keep their slash (/api/papers/hep-th/9901001)."""
+        want = _ids(paper_id)
+        if len(want) != 1:
+            raise HTTPException(400, "one id here; use /api/papers?ids= for several")
+        found = lookup(want)
+        if want[0] not in found:
+            raise HTTPException(404, f"no paper {want[0]}")
+        return PaperOut.of(found[want[0]])
+
+    @r.get("/arxiv/{wanted:arxivids}/feed", tags=["feeds"], response_class=Response)
+    async def ids_feed(wanted: str, request: Request) -> Response:
+        """Atom feed of papers by id, e.g. an exported list of starred papers."""
+        want = [ids.parse(i).id for i in wanted.split(",")][:MAX_IDS]
+        found = await run_in_threadpool(site.store.papers, want)
+        items = [_Item(found[i]) for i in want if i in found]
+        base = str(request.base_url).rstrip("/")
+        stamps = [t for it in items if (t := it.paper.updated or it.paper.published)]
+        stamp = max(stamps, default=None)
+        updated = (stamp.isoformat() + "Z") if stamp else "1970-01-01T00:00:00Z"
+        body = site.html(
+            "feed.xml",
+            base=base,
+            path=request.url.path,
+            html_path="/arxiv/" + ",".join(want),
+            title=f"{len(items)} papers · Cool Papers",
+            subtitle=", ".join(want),
+            updated=updated,
+            items=items,
+            entry_time=lambda p: (
+                ((p.updated or p.published).isoformat() + "Z")
+                if (p.updated or p.published)
+                else updated
+            ),
+        )
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    return r
+
+
+class _Item:
+    """What feed.xml expects of an entry: a paper and (for listings) an announce type."""
+
+    def __init__(self, paper: Paper) -> None:
+        self.paper = paper
+        self.kind = None

@@ -1,0 +1,367 @@
+"""The FAQ's routes, button and panel (see coolpapers.llm).
+
+GET  /api/papers/{id}/faq?lang=zh           JSON: status, queue position, the answer if done
+POST /api/papers/{id}/faq?lang=zh           start or join; Server-Sent Events until done
+     (&regenerate=1: an admin, or anyone when the answer is outdated or failed; rate-limited)
+POST /api/papers/{id}/faq/followup          a reader's own question, streamed, not shared
+POST /api/papers/{id}/click?kind=pdf|faq    the click counters; GET /api/counters?ids=a,b
+GET|POST /arxiv/kimi?paper={id}             papers.cool's fragment (p.faq-q / div.faq-a)
+POST /api/admin/faq?category=&date=&lang=   enqueue a day (admin token)
+
+Starting LLM work is rate-limited per IP; reading a cached answer never is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
+
+from coolpapers import ids
+from coolpapers.llm import fulltext, render
+from coolpapers.llm import worker as worker_
+from coolpapers.llm.jobs import DONE, FAILED
+from coolpapers.llm.service import COUNTER_KINDS, FaqService, View
+from coolpapers.llm.stream import Hub, answer_json
+from coolpapers.records import Paper
+
+HELP = (
+    "No LLM is configured on this server. To enable the FAQ, set COOLPAPERS_LLM_BASE_URL "
+    "(any OpenAI-compatible endpoint, e.g. https://api.moonshot.cn/v1 or a local "
+    "llama.cpp / Ollama / vLLM server), COOLPAPERS_LLM_MODEL and, if needed, "
+    "COOLPAPERS_LLM_API_KEY, then restart."
+)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def router(site: Any) -> APIRouter:
+    service = FaqService(site.store, site.settings)
+    hub = Hub(service)
+    # Follow-ups are answered within the request (one reader's, never shared or stored), so
+    # they get their own cap per web process, next to the per-IP limit.
+    busy = _Slots(max(1, site.settings.llm_concurrency))
+    r = APIRouter()
+    site.faq = service  # for tests and other features
+
+    # ---- the card's [FAQ] button and its panel ------------------------------------------
+
+    def button(p: Paper) -> Markup:
+        pid = escape(p.id)
+        if service.configured:
+            label, title = (
+                f"FAQ · {service.label}",
+                f"FAQ about the whole paper, by {service.label}",
+            )
+        else:
+            label, title = "FAQ", HELP
+        return Markup(
+            f'<a id="kimi-{pid}" class="title-kimi notranslate" href="/arxiv/kimi?paper={pid}" '
+            f'data-paper="{pid}" rel="nofollow" title="{escape(title)}">[{escape(label)}]</a>'
+            f'<sup class="click-count" data-kind="faq" data-paper="{pid}"></sup>'
+        )
+
+    def panel(p: Paper) -> Markup:
+        return Markup(f'<div id="faq-{escape(p.id)}" class="faq-panel" hidden></div>')
+
+    site.env.globals["card_buttons"].append(button)
+    site.env.globals["card_panels"].append(panel)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    async def paper_or_none(raw: str) -> Paper | None:
+        try:
+            pid = ids.parse(raw).id
+        except ValueError:
+            return None
+        found = await run_in_threadpool(site.store.papers, [pid])
+        if pid not in found and site.fetcher is not None and site.settings.fetch_on_demand:
+            try:
+                found = await run_in_threadpool(site.fetcher, [pid])
+            except Exception:
+                return None
+        return found.get(pid)
+
+    def ip(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def is_admin(request: Request) -> bool:
+        token = site.settings.llm_admin_token
+        got = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return bool(token) and hmac.compare_digest(got.encode(), token.encode())
+
+    def error(status: int, message: str, **extra: Any) -> JSONResponse:
+        return JSONResponse({"error": message, **extra}, status_code=status)
+
+    async def status_json(paper: Paper, lang: str) -> dict[str, Any]:
+        v = await run_in_threadpool(service.view, paper, lang)
+        out: dict[str, Any] = {
+            "paper": paper.id,
+            "lang": lang,
+            "configured": service.configured,
+            "status": v.status,
+            "position": v.job.position,
+            "error": v.job.error if v.status == FAILED else None,
+            "latest_version": v.latest_version,
+            "outdated": v.outdated,
+        }
+        if not service.configured:
+            out["message"] = HELP
+        if v.answer is not None:
+            out.update({k: x for k, x in answer_json(v.answer).items() if k != "state"})
+        return out
+
+    async def start(
+        request: Request, paper: Paper, lang: str, regenerate: bool, v: View | None = None
+    ) -> JSONResponse | None:
+        """Start or join; an error response when the reader may not start work now."""
+        v = v or await run_in_threadpool(service.view, paper, lang)
+        admin = is_admin(request)
+        if regenerate:
+            if not (admin or v.outdated or v.status == FAILED):
+                return error(403, "regeneration needs the admin token or a newer arXiv version")
+        elif v.status == DONE or v.status in ("pending", "running"):
+            return None  # cached, or joining a running generation: never limited
+        limit = site.settings.llm_rate_limit
+        if not admin and not await run_in_threadpool(service.allow, f"start:{ip(request)}", limit):
+            return error(429, "too many new FAQ requests from this address; try again later")
+        await run_in_threadpool(service.ask, paper, lang, force=regenerate)
+        worker_.wake_all()
+        return None
+
+    # ---- API ----------------------------------------------------------------------------
+
+    @r.get("/api/papers/{paper_id:path}/faq")
+    async def get_faq(paper_id: str, lang: str = "zh") -> Response:
+        paper = await paper_or_none(paper_id)
+        if paper is None:
+            return error(404, f"no paper {paper_id}")
+        return JSONResponse(await status_json(paper, service.lang(lang)))
+
+    @r.post("/api/papers/{paper_id:path}/faq")
+    async def post_faq(
+        paper_id: str, request: Request, lang: str = "zh", regenerate: bool = False
+    ) -> Response:
+        paper = await paper_or_none(paper_id)
+        if paper is None:
+            return error(404, f"no paper {paper_id}")
+        if not service.configured:
+            return error(503, HELP, configured=False)
+        lang = service.lang(lang)
+        v = await run_in_threadpool(service.view, paper, lang)
+        if not regenerate and v.answer is not None and v.job.state in (DONE, "none"):
+            # Cached: the whole answer in one event, no poller involved, never limited.
+            body = sse("done", answer_json(v.answer))
+            return Response(body, media_type="text/event-stream", headers=SSE_HEADERS)
+        refused = await start(request, paper, lang, regenerate, v)
+        if refused is not None:
+            return refused
+
+        async def events() -> AsyncIterator[bytes]:
+            async for name, data in hub.follow(paper.id, lang):
+                yield sse(name, data)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    @r.post("/api/papers/{paper_id:path}/faq/followup")
+    async def followup(paper_id: str, request: Request) -> Response:
+        paper = await paper_or_none(paper_id)
+        if paper is None:
+            return error(404, f"no paper {paper_id}")
+        if not service.configured:
+            return error(503, HELP, configured=False)
+        try:
+            body = await request.json()
+            question = str(body.get("question", "")).strip()[:2000]
+            lang = service.lang(body.get("lang"))
+        except (ValueError, AttributeError):
+            return error(400, "send JSON {question, lang}")
+        if not question:
+            return error(400, "empty question")
+        answer = await run_in_threadpool(service.answer, paper.id, lang)
+        if answer is None:
+            return error(409, "ask the FAQ first: a follow-up continues its conversation")
+        limit = site.settings.llm_followup_rate_limit
+        if not await run_in_threadpool(service.allow, f"followup:{ip(request)}", limit):
+            return error(429, "too many follow-up questions from this address; try again later")
+        if not busy.enter():
+            return error(503, "the model is busy with other readers' questions; try again soon")
+        try:
+            text = await run_in_threadpool(fulltext.get, site.store, None, site.settings, paper)
+        except Exception:
+            busy.leave()
+            raise
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in _followup_events(
+                    service, paper, text, answer.turns, question, lang
+                ):
+                    yield chunk
+            finally:
+                busy.leave()
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    @r.post("/api/papers/{paper_id:path}/click")
+    async def click(paper_id: str, kind: str) -> Response:
+        if kind not in COUNTER_KINDS:
+            return error(400, f"kind is one of {', '.join(COUNTER_KINDS)}")
+        try:
+            pid = ids.parse(paper_id).id
+        except ValueError:
+            return error(404, f"no paper {paper_id}")
+        n = await run_in_threadpool(service.click, pid, kind)
+        return JSONResponse({"paper": pid, "kind": kind, "n": n})
+
+    @r.get("/api/counters")
+    async def counters(wanted: Annotated[str, Query(alias="ids")] = "") -> Response:
+        """Counts for the cards on a page, fetched by the page in one request (cards are
+        cached HTML: counts in them would be stale)."""
+        ids_ = [i for i in wanted.split(",") if i][:1000]
+        return JSONResponse(await run_in_threadpool(service.counts, ids_))
+
+    @r.get("/arxiv/kimi", response_class=HTMLResponse, operation_id="kimi_fragment")
+    async def kimi_get(request: Request, paper: str = "", lang: str = "zh") -> Response:
+        """papers.cool's fragment for existing clients: the FAQ as p.faq-q / div.faq-a."""
+        return await kimi(request, paper, lang)
+
+    @r.post("/arxiv/kimi", response_class=HTMLResponse, operation_id="kimi_fragment_start")
+    async def kimi_post(request: Request, paper: str = "", lang: str = "zh") -> Response:
+        """The same fragment; a POST also starts the generation (rate-limited per IP)."""
+        return await kimi(request, paper, lang)
+
+    async def kimi(request: Request, paper: str, lang: str) -> Response:
+        p = await paper_or_none(paper)
+        if p is None:
+            return HTMLResponse(f'<p class="faq-error">No paper {escape(paper)}.</p>', 404)
+        lang = service.lang(lang)
+        answer = await run_in_threadpool(service.answer, p.id, lang)
+        if answer is not None:
+            return HTMLResponse(answer.html)
+        if not service.configured:
+            return HTMLResponse(f'<p class="faq-help">{escape(HELP)}</p>')
+        if request.method == "POST":
+            refused = await start(request, p, lang, False)
+            if refused is not None:
+                msg = json.loads(refused.body)["error"]
+                return HTMLResponse(f'<p class="faq-error">{escape(msg)}</p>', refused.status_code)
+        job = await run_in_threadpool(service.queue.status, p.id, lang)
+        if job.state == "pending":
+            return HTMLResponse(f'<p class="faq-status">Pending: {job.position}</p>')
+        if job.state == "running":
+            return HTMLResponse('<p class="faq-status">Generating…</p>')
+        if job.state == FAILED:
+            return HTMLResponse(f'<p class="faq-error">Failed: {escape(job.error or "")}</p>')
+        return HTMLResponse('<p class="faq-status">No FAQ yet.</p>')
+
+    @r.post("/api/admin/faq")
+    async def admin_batch(
+        request: Request, category: str, day: str = "", lang: str = "zh", regenerate: bool = False
+    ) -> Response:
+        if not is_admin(request):
+            return error(403, "admin token required (Authorization: Bearer <token>)")
+        try:
+            d = date.fromisoformat(day) if day else None
+        except ValueError:
+            return error(400, "day is YYYY-MM-DD")
+        n = await run_in_threadpool(
+            enqueue_day, service, category, d, service.lang(lang), regenerate
+        )
+        worker_.wake_all()
+        return JSONResponse({"enqueued": n})
+
+    return r
+
+
+class _Slots:
+    """A counter of in-flight follow-ups; thread- and event-loop-agnostic."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.used = n, 0
+        self.lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self.lock:
+            if self.used >= self.n:
+                return False
+            self.used += 1
+            return True
+
+    def leave(self) -> None:
+        with self.lock:
+            self.used -= 1
+
+
+def enqueue_day(
+    service: FaqService, category: str, day: date | None, lang: str, regenerate: bool = False
+) -> int:
+    """Enqueue a listing day (the latest when `day` is None); cached answers are skipped."""
+    store = service.store
+    if day is None:
+        days = store.days([category])
+        if not days:
+            return 0
+        day = days[-1]
+    n = 0
+    for item in store.listing([category], [], day):
+        state = service.ask(item.paper, lang, force=regenerate)
+        n += state != DONE
+    return n
+
+
+async def _followup_events(
+    service: FaqService,
+    paper: Paper,
+    text: fulltext.FullText,
+    turns: list[tuple[str, str]],
+    question: str,
+    lang: str,
+) -> AsyncIterator[bytes]:
+    """One more turn of the FAQ's conversation, for this reader only (nothing is stored)."""
+    messages = worker_.paper_messages(service, paper.title, text, lang)
+    for q, a in turns:
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    prompt = f"{service.prompts.followup[lang]}\n\n{question}"
+    messages.append({"role": "user", "content": prompt})
+    llm = worker_.make_llm(service)
+    parts: list[str] = []
+    last = 0.0
+    try:
+        stream = await llm.chat.completions.create(
+            model=service.settings.llm_model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            temperature=service.settings.llm_temperature,
+            max_tokens=service.settings.llm_max_answer_tokens,
+        )
+        async for chunk in stream:
+            for choice in chunk.choices:
+                if choice.delta and choice.delta.content:
+                    parts.append(choice.delta.content)
+            if time.monotonic() - last > 0.1:
+                last = time.monotonic()
+                html = await asyncio.to_thread(render.markdown, "".join(parts))
+                yield sse("turn", {"html": html, "done": False})
+        html = await asyncio.to_thread(render.markdown, "".join(parts))
+        yield sse("done", {"html": html, "markdown": "".join(parts)})
+    except Exception as e:
+        yield sse("error", {"error": f"the model failed: {type(e).__name__}"})
+    finally:
+        await llm.close()
+
+
+__all__ = ["enqueue_day", "router"]

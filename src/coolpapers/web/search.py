@@ -1,0 +1,238 @@
+"""Search pages and APIs (issue 4), included by app.feature_routers before /arxiv/{path}.
+
+/arxiv/search?query=...        results as papers.cool cards (&sort=date, &mode=keyword|semantic,
+                               &page=N, &highlight=1 marks the query words on the page)
+/arxiv/search/feed?query=...   Atom, newest first: watch a query for new papers
+/api/search?query=...          JSON
+/arxiv/related/<id>            the [REL] list (?fragment=1: the inline part the button loads)
+/api/related/<id>              JSON
+POST /api/taste                the ❤ order of a listing for the reader's keywords and clicks
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from coolpapers import ids
+from coolpapers.records import Paper
+from coolpapers.search.keyword import Snippet
+from coolpapers.search.service import Result, Results, Searcher, marked
+from coolpapers.web import views
+
+# Snippets of the results being rendered, for the card panel (cards are rendered by the
+# shared macro, which only passes the paper along).
+_snippets: contextvars.ContextVar[dict[str, Snippet] | None] = contextvars.ContextVar(
+    "search_snippets", default=None
+)
+
+
+@dataclass(slots=True)
+class _FeedItem:
+    paper: Paper
+    kind: None = None
+
+
+class TasteRequest(BaseModel):
+    ids: list[str] = Field(default_factory=list, max_length=5000)
+    keywords: list[str] = Field(default_factory=list, max_length=200)
+    clicked: list[str] = Field(default_factory=list, max_length=1000)
+
+
+def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
+    try:
+        return min(max(int(raw or default), lo), hi)
+    except ValueError:
+        return default
+
+
+def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
+    p = r.paper
+    return {
+        "id": p.id,
+        "title": p.title,
+        "authors": p.authors,
+        "categories": p.categories,
+        "abstract": p.abstract,
+        "published": p.published.isoformat() + "Z" if p.published else None,
+        "score": r.score,
+        "source": r.source,
+        "url": f"/arxiv/{p.id}",
+        "keywords": keywords,
+        "snippet_html": str(marked(r.snippet.abstract)) if r.snippet else None,
+        "title_html": str(marked(r.snippet.title)) if r.snippet else None,
+    }
+
+
+def router(site: Any) -> APIRouter:
+    searcher = Searcher(site.store, semantic=site.settings.search_semantic)
+    site.search = searcher
+    per_page = site.settings.search_per_page
+
+    def rel_button(p: Paper) -> Markup:
+        pid = escape(p.id)
+        return Markup(
+            f'<a id="rel-{pid}" class="title-rel notranslate" href="/arxiv/related/{pid}" '
+            f'data-paper="{pid}" title="Related papers">[REL]</a>'
+        )
+
+    def snippet_panel(p: Paper) -> Markup:
+        s = (_snippets.get() or {}).get(p.id)
+        if not s or "\x02" not in s.abstract:
+            return Markup("")
+        return Markup('<p class="snippet">') + marked(s.abstract) + Markup("</p>")
+
+    def keywords_attr(p: Paper) -> Markup:
+        kws = searcher.keywords([p.id]).get(p.id)
+        return Markup(f' keywords="{escape(", ".join(kws))}"') if kws else Markup("")
+
+    site.env.globals["card_buttons"].append(rel_button)
+    site.env.globals["card_panels"].append(snippet_panel)
+    site.env.globals.setdefault("card_attrs", []).append(keywords_attr)
+
+    r = APIRouter()
+
+    def run(q: Any, **kw: Any) -> Results:
+        return searcher.search(
+            q.get("query", "") or q.get("q", ""),
+            sort=q.get("sort", "relevance"),
+            page=_int(q.get("page"), 1, 1, 1_000_000),
+            mode=q.get("mode", "hybrid"),
+            since=q.get("from"),
+            until=q.get("to"),
+            **kw,
+        )
+
+    def page_html(res: Results, params: dict[str, str], highlight: bool) -> bytes:
+        # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
+        shown = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
+        token = _snippets.set(shown)
+        try:
+
+            def link(page: int) -> str:
+                return "/arxiv/search?" + urlencode({**params, "page": str(page)})
+
+            return site.html(
+                "search.html",
+                R=res,
+                start=(res.page - 1) * res.per_page + 1,
+                words=" ".join(res.parsed.words()),
+                highlight=highlight,
+                link=link,
+                feed="/arxiv/search/feed?" + urlencode({"query": res.query}),
+            )
+        finally:
+            _snippets.reset(token)
+
+    @r.get("/arxiv/search", response_class=HTMLResponse)
+    async def search_page(request: Request) -> Response:
+        q = request.query_params
+        res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
+        if res.redirect:
+            return RedirectResponse(res.redirect, 302)
+        params = {k: v for k, v in q.items() if k != "page"}
+        body = await run_in_threadpool(page_html, res, params, q.get("highlight") == "1")
+        return HTMLResponse(body)
+
+    @r.get("/arxiv/search/feed")
+    async def search_feed(request: Request) -> Response:
+        q = dict(request.query_params)
+        q["sort"] = "date"
+        res = await run_in_threadpool(run, q, per_page=50, snippets=False)
+        base = str(request.base_url).rstrip("/")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = await run_in_threadpool(
+            site.html,
+            "feed.xml",
+            base=base,
+            path=request.url.path + "?" + urlencode({"query": res.query}),
+            html_path="/arxiv/search?" + urlencode({"query": res.query, "sort": "date"}),
+            title=f"{res.query} · Cool Papers search",
+            subtitle=f"Newest arXiv papers matching {res.query!r}: {res.total} in all",
+            updated=now,
+            items=[_FeedItem(it.paper) for it in res.items],
+            entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else now,
+        )
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    @r.get("/api/search")
+    async def search_api(request: Request) -> Response:
+        q = request.query_params
+        res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
+        if res.redirect:
+            return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
+        kws = await run_in_threadpool(searcher.keywords, [it.paper.id for it in res.items])
+        return JSONResponse(
+            {
+                "query": res.query,
+                "sort": res.sort,
+                "mode": res.mode,
+                "page": res.page,
+                "per_page": res.per_page,
+                "total": res.total,
+                "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
+            }
+        )
+
+    def _pid(raw: str) -> str:
+        try:
+            return ids.parse(raw).id
+        except ids.BadId as e:
+            raise views.NotFound(f"{raw!r} is not an arXiv id.") from e
+
+    @r.get("/arxiv/related/{raw:path}", response_class=HTMLResponse)
+    async def related_page(raw: str, request: Request) -> Response:
+        try:
+            pid = _pid(raw)
+        except views.NotFound as e:
+            return HTMLResponse(site.html("notfound.html", message=str(e), suggestions=[]), 404)
+        found = await run_in_threadpool(site.store.papers, [pid])
+        if pid not in found:
+            msg = f"No paper {pid} here."
+            return HTMLResponse(site.html("notfound.html", message=msg, suggestions=[]), 404)
+        items = await run_in_threadpool(searcher.related, pid)
+        fragment = request.query_params.get("fragment") == "1"
+        template = "_related.html" if fragment else "related.html"
+        body = await run_in_threadpool(site.html, template, paper=found[pid], items=items)
+        return HTMLResponse(body)
+
+    @r.get("/api/related/{raw:path}")
+    async def related_api(raw: str) -> Response:
+        try:
+            pid = _pid(raw)
+        except views.NotFound as e:
+            return JSONResponse({"error": str(e)}, 404)
+        items = await run_in_threadpool(searcher.related, pid)
+        kws = await run_in_threadpool(searcher.keywords, [pid, *[i.paper.id for i in items]])
+        return JSONResponse(
+            {
+                "id": pid,
+                "keywords": kws.get(pid, []),
+                "results": [_result_json(i, kws.get(i.paper.id, [])) for i in items],
+            }
+        )
+
+    @r.post("/api/taste")
+    async def taste_api(body: TasteRequest) -> Response:
+        order = await run_in_threadpool(searcher.taste, body.ids, body.keywords, body.clicked)
+        return JSONResponse({"order": [{"id": pid, "score": s} for pid, s in order]})
+
+    @r.get("/api/keywords")
+    async def keywords_api(request: Request) -> Response:
+        wanted = [i for i in request.query_params.get("ids", "").split(",") if i][:500]
+        return JSONResponse(await run_in_threadpool(searcher.keywords, wanted))
+
+    return r
+
+
+def search_url(query: str) -> str:
+    return "/arxiv/search?query=" + quote(query)

@@ -1,0 +1,104 @@
+"""Full text: real arXiv PDFs (../shared/pdfs) served on 127.0.0.1 and fetched through the real
+paced client; extraction, cleaning, trimming, stored once, abstract as the fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from coolpapers.llm import fulltext
+from coolpapers.sources.client import ArxivClient
+from coolpapers.store import Store
+from tests.conftest import shared
+from tests.llm_support import add_papers, clean_faq, faq_settings, paper
+from tests.replay import Replay, Reply
+
+
+@pytest.fixture
+def faq_store(store: Store) -> Iterator[Store]:
+    clean_faq(store)
+    yield store
+
+
+def test_clean_normalises_pdfium_quirks() -> None:
+    bodies = [
+        "The trans\ufffeformer uses ﬁne-tuned ﬂows, a sequence\ufffe\r\naligned model.",
+        "A sequence model is aligned with words.\r\nNothing else here.",
+        "Results on the test set.\r\nMore results.",
+        "Conclusion of the sequence study.",
+    ]
+    pages = [f"Running Title\r\n{b}\r\n{n}" for n, b in enumerate(bodies, 1)]
+    text = fulltext.clean(pages)
+    assert "\r" not in text and "\ufffe" not in text
+    assert "transformer" in text  # a word broken at a line end is joined
+    assert "sequence-aligned" in text  # two words of their own keep their hyphen
+    assert "fine-tuned flows" in text  # ligatures
+    assert "Running Title" not in text  # the running header of every page
+    assert not any(line.strip().isdigit() for line in text.splitlines())  # page numbers
+
+
+def test_trim_drops_references_then_appendix_then_cuts() -> None:
+    body = "Introduction\n" + "Method text. " * 200
+    refs = "\nReferences\n" + "[1] A. Author. A title. 2020.\n" * 100
+    appx = "\nAppendix\n" + "Proof details. " * 200
+    text = body + refs + appx
+    assert fulltext.trim(text, len(text)) == text
+    no_refs = fulltext.trim(text, len(body) + len(appx) + 10)
+    assert "[1] A. Author" not in no_refs and "Proof details" in no_refs
+    body_only = fulltext.trim(text, len(body) + 10)
+    assert "Proof details" not in body_only and body_only.startswith("Introduction")
+    cut = fulltext.trim(text, 500)
+    assert len(cut) <= 505 and cut.endswith("[…]")
+
+
+def test_real_pdf_through_paced_client_is_extracted_and_stored_once(faq_store: Store) -> None:
+    pdf = shared("pdfs", "arxiv", "1706.03762.pdf").read_bytes()
+    p = paper("1706.03762", version=7, title="Attention Is All You Need")
+    add_papers(faq_store, [p])
+    with Replay() as server:
+        server.add("/pdf/1706.03762v7", Reply(200, pdf, {"Content-Type": "application/pdf"}))
+        settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01)
+        with ArxivClient(faq_store, settings) as client:
+            got = fulltext.get(faq_store, client, settings, p)
+            again = fulltext.get(faq_store, client, settings, p)
+        assert len(server.hits_for("/pdf/1706.03762v7")) == 1  # downloaded and parsed once
+    assert got.source == "pdf" and got.pages == 15
+    assert again.text == got.text
+    t = got.text
+    assert t.startswith("Attention Is All You Need")
+    assert "The dominant sequence transduction models" in t
+    assert "\r" not in t and "\ufffe" not in t
+    assert "English-to-German" in t and "transduction models in" in t
+    assert "Scaled Dot-Product Attention" in t
+    trimmed = fulltext.trim(t, 30_000)
+    assert "Scaled Dot-Product Attention" in trimmed
+    assert "Learning phrase representations using rnn encoder-decoder" in t
+    assert "Learning phrase representations using rnn encoder-decoder" not in trimmed
+
+
+def test_missing_pdf_falls_back_to_the_abstract(faq_store: Store) -> None:
+    p = paper("2606.00042", version=2)
+    add_papers(faq_store, [p])
+    with Replay() as server:
+        server.add("/pdf/2606.00042v2", Reply(404, b"not found"))
+        settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf")
+        with ArxivClient(faq_store, settings) as client:
+            got = fulltext.get(faq_store, client, settings, p)
+            fulltext.get(faq_store, client, settings, p)
+        assert len(server.hits) == 1  # the miss is remembered for this version
+    assert got.source == "abstract" and got.text == p.abstract
+
+
+@pytest.mark.parametrize("name", ["2205.14135.pdf", "1903.10676.pdf", "2203.00130v1.pdf"])
+def test_other_real_pdfs_extract_clean_text(name: str) -> None:
+    data = shared("pdfs", "arxiv", name).read_bytes()
+    got = fulltext.extract(data)
+    assert got.pages >= 1 and len(got.text) > 1000
+    assert "\r" not in got.text and "\ufffe" not in got.text
+    assert not any(lig in got.text for lig in fulltext.LIGATURES)
+
+
+def test_not_a_pdf_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not a readable PDF"):
+        fulltext.extract(b"<html>arXiv is down</html>")

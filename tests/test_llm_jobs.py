@@ -1,0 +1,208 @@
+"""The FAQ's queue and workers against a local OpenAI-compatible server, on both backends:
+single flight, one call per question carrying the previous turns, failure keeps nothing,
+leases expire, priorities and the concurrency cap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from coolpapers.llm.jobs import JobQueue
+from coolpapers.llm.prompts import BUILTIN
+from coolpapers.llm.schema import faq_answers, faq_chunks
+from coolpapers.llm.service import FaqService
+from coolpapers.llm.worker import Workers
+from coolpapers.store import Store
+from tests.llm_server import FakeLLM
+from tests.llm_support import add_papers, clean_faq, faq_settings, paper, wait_for
+
+EN = BUILTIN.questions["en"]
+
+
+@pytest.fixture
+def faq_store(store: Store) -> Iterator[Store]:
+    clean_faq(store)
+    yield store
+
+
+def _count(store: Store, table: object) -> int:
+    with store.engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(table)).scalar() or 0)  # type: ignore[arg-type]
+
+
+def test_fifty_askers_one_conversation_one_call_per_question(faq_store: Store) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    with FakeLLM(delay=0.001) as llm:
+        settings = faq_settings(llm.url)
+        # Two pools on two engines: as two worker processes sharing the database would be.
+        other = Store.open(faq_store.engine.url.render_as_string(hide_password=False))
+        services = [FaqService(faq_store, settings), FaqService(other, settings)]
+        pools = [Workers(s, slots=3, poll=0.02).start() for s in services]
+        try:
+            states: list[str] = []
+            barrier = threading.Barrier(50)
+
+            def ask(i: int) -> None:
+                barrier.wait()
+                states.append(services[i % 2].ask(p, "en"))
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(50)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wait_for(lambda: services[0].answer(p.id, "en") is not None)
+        finally:
+            for pool in pools:
+                pool.stop()
+            other.engine.dispose()
+    assert len(states) == 50 and set(states) <= {"pending", "running", "done"}
+    assert len(llm.calls) == len(EN) == 6  # ONE conversation: one call per question
+    for i, call in enumerate(llm.calls):
+        msgs = call["messages"]
+        assert msgs[0]["role"] == "system" and msgs[1]["role"] == "user"
+        assert "A paper about" in msgs[1]["content"]
+        assert len(msgs) == 2 + 2 * i + 1  # every previous turn, then this question
+        assert msgs[-1] == {"role": "user", "content": EN[i]}
+        for k in range(i):  # the previous answers come back as assistant turns
+            assert msgs[2 + 2 * k + 1]["role"] == "assistant"
+            assert msgs[2 + 2 * k + 1]["content"].startswith(f"Answer {k + 1} to: {EN[k]}")
+        assert call["stream"] is True
+    a = services[0].answer(p.id, "en")
+    assert a is not None
+    assert [q for q, _ in a.turns] == EN
+    assert a.model == "fake-model" and a.prompt_version == BUILTIN.version
+    assert a.paper_version == 1 and a.source == "abstract"  # the PDF server is not there
+    assert a.usage["calls"] == 6 and a.usage["completion_tokens"] > 0
+    assert "abstract only" in a.html  # the header says the model had no full text
+    assert _count(faq_store, faq_chunks) == 0  # streamed text is gone once the answer is in
+
+
+def test_mid_stream_failure_keeps_nothing_and_next_ask_succeeds(faq_store: Store) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    with FakeLLM(fail_call=3, fail_after=2) as llm:
+        service = FaqService(faq_store, faq_settings(llm.url))
+        pool = Workers(service, slots=1, poll=0.02).start()
+        try:
+            service.ask(p, "en")
+            wait_for(lambda: service.queue.status(p.id, "en").state == "failed")
+            st = service.queue.status(p.id, "en")
+            assert "broke off" in (st.error or "")
+            assert service.answer(p.id, "en") is None
+            assert _count(faq_store, faq_answers) == 0 and _count(faq_store, faq_chunks) == 0
+            assert len(llm.calls) == 3
+            # The next click starts afresh (all six questions again) and succeeds.
+            assert service.ask(p, "en") == "pending"
+            pool.wake()
+            wait_for(lambda: service.answer(p.id, "en") is not None)
+        finally:
+            pool.stop()
+    assert len(llm.calls) == 3 + 6
+    assert service.queue.status(p.id, "en").state == "done"
+
+
+def test_killed_worker_lease_expires_and_another_finishes(faq_store: Store) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    with FakeLLM(delay=0.02, piece=4) as llm:
+        settings = faq_settings(llm.url, llm_lease_seconds=0.4)
+        service = FaqService(faq_store, settings)
+        first = Workers(service, slots=1, poll=0.02, flush=0.02).start()
+        service.ask(p, "en")
+        wait_for(lambda: _count(faq_store, faq_chunks) > 0)  # it is streaming
+        dead = service.queue.status(p.id, "en")
+        first.stop()  # killed mid-job: its lease is not renewed any more
+        llm.delay = 0.0  # (the rest need not be slow)
+        assert service.queue.status(p.id, "en").state == "running"
+        second = Workers(FaqService(faq_store, settings), slots=1, poll=0.05).start()
+        try:
+            wait_for(lambda: service.answer(p.id, "en") is not None)
+        finally:
+            second.stop()
+    done = service.queue.status(p.id, "en")
+    assert done.state == "done" and done.attempt == dead.attempt + 1
+    a = service.answer(p.id, "en")
+    assert a is not None and len(a.turns) == 6
+    assert all(t.startswith("Answer") for _, t in a.turns)
+    # The dead worker's claim can write nothing any more.
+    from coolpapers.llm.jobs import Claim
+
+    stale = Claim(p.id, "en", dead.attempt, first.owner)
+    assert service.queue.append(stale, 99, 0, "late text", 5.0) is False
+    assert service.queue.fail(stale, "late failure") is False
+    assert service.queue.status(p.id, "en").state == "done"
+
+
+def test_todays_papers_first_and_queue_positions(faq_store: Store) -> None:
+    old, mid, new = paper("2601.00001"), paper("2603.00002"), paper("2606.00003")
+    add_papers(faq_store, [old], date(2026, 1, 5))
+    add_papers(faq_store, [mid], date(2026, 3, 5))
+    add_papers(faq_store, [new], date(2026, 6, 4))
+    service = FaqService(faq_store, faq_settings("http://127.0.0.1:9/v1"))
+    for p in (old, mid, new):  # the historical ones asked first
+        assert service.ask(p, "zh") == "pending"
+    pos = {p.id: service.queue.status(p.id, "zh").position for p in (old, mid, new)}
+    assert pos == {new.id: 1, mid.id: 2, old.id: 3}
+    q = JobQueue(faq_store)
+    first = q.claim("w1", 5.0, limit=2)
+    second = q.claim("w2", 5.0, limit=2)
+    assert first is not None and second is not None
+    assert (first.paper_id, second.paper_id) == (new.id, mid.id)
+    assert q.claim("w3", 5.0, limit=2) is None  # the cap: two conversations at once
+    assert q.status(old.id, "zh").position == 1
+
+
+def test_concurrency_cap_holds_with_several_pools(faq_store: Store) -> None:
+    ps = [paper(f"2606.0001{i}") for i in range(5)]
+    add_papers(faq_store, ps)
+    with FakeLLM(delay=0.002) as llm:
+        settings = faq_settings(llm.url, llm_concurrency=2)
+        service = FaqService(faq_store, settings)
+        pools = [Workers(service, slots=2, poll=0.02).start() for _ in range(2)]
+        try:
+            for p in ps:
+                service.ask(p, "en")
+            wait_for(lambda: all(service.answer(p.id, "en") for p in ps), timeout=20)
+        finally:
+            for pool in pools:
+                pool.stop()
+    assert llm.max_active <= 2
+    assert len(llm.calls) == 5 * 6
+
+
+def test_migration_creates_exactly_the_faq_schema(faq_store: Store) -> None:
+    from sqlalchemy import inspect
+
+    from coolpapers.llm.schema import metadata
+
+    insp = inspect(faq_store.engine)
+    assert {t for t in insp.get_table_names() if t.startswith("faq_")} == set(metadata.tables)
+    for name, table in metadata.tables.items():
+        cols = {c["name"]: c for c in insp.get_columns(name)}
+        assert list(cols) == [c.name for c in table.c], name
+        assert {k: c["nullable"] for k, c in cols.items() if not table.c[k].primary_key} == {
+            c.name: c.nullable for c in table.c if not c.primary_key
+        }, name
+        pk = insp.get_pk_constraint(name)["constrained_columns"]
+        assert pk == [c.name for c in table.primary_key.columns], name
+        indexes = {i["name"]: i["column_names"] for i in insp.get_indexes(name)}
+        assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, name
+
+
+def test_a_paper_replaced_today_counts_as_todays(faq_store: Store) -> None:
+    from coolpapers.records import Announcement, Batch, Kind
+
+    old, replaced = paper("2601.00001"), paper("2601.00002")
+    add_papers(faq_store, [old, replaced], date(2026, 1, 5))
+    ann = Announcement(date(2026, 6, 4), "cs.CL", replaced.id, Kind.REPLACE)
+    faq_store.write(Batch(announcements=[ann]))
+    service = FaqService(faq_store, faq_settings("http://127.0.0.1:9/v1"))
+    assert service.priority(replaced) == date(2026, 6, 4).toordinal()
+    assert service.priority(old) == date(2026, 1, 5).toordinal()
+    assert service.priority(paper("2606.99999")) == date(2026, 6, 1).toordinal()  # never listed

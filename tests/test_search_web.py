@@ -1,0 +1,236 @@
+"""Search pages, API, feed, [REL], ❤ and the index following new writes, on both backends."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree, html
+from sqlalchemy import text
+
+from coolpapers.config import Settings
+from coolpapers.records import Announcement, Batch, Kind, Paper
+from coolpapers.search.indexer import catch_up, pending
+from coolpapers.search.service import Searcher
+from coolpapers.search.vectors import VectorIndex
+from coolpapers.web.app import create_app
+from tests.search_fixtures import indexed
+from tests.test_web import cls
+
+__all__ = ["indexed"]
+ATOM = "{http://www.w3.org/2005/Atom}"
+EVIL = Paper(
+    id="2606.99001",
+    title="<script>alert('t')</script> Quokka $x<y$ transformers",
+    abstract='Quokka <img src=x onerror="alert(1)"> marsupials & "friends" study quokkas.',
+    authors=["Zoë <b>Bold</b>"],
+    categories=["cs.CL"],
+)
+
+
+@pytest.fixture(scope="module")
+def client(indexed: Searcher) -> TestClient:
+    settings = Settings(database_url="sqlite://", fetch_on_demand=False)
+    return TestClient(create_app(settings, indexed.store))
+
+
+def get(client: TestClient, url: str, status: int = 200) -> html.HtmlElement:
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == status, (url, r.status_code, r.text[:300])
+    return html.fromstring(r.text)
+
+
+def test_search_page_has_papers_cool_structure(client: TestClient, indexed: Searcher) -> None:
+    doc = get(client, "/arxiv/search?query=linear+attention&mode=keyword")
+    cards = doc.xpath(f"//div[{cls('papers')}]/div[{cls('paper')}]")
+    expected = indexed.search("linear attention", mode="keyword")
+    assert [c.get("id") for c in cards] == [r.paper.id for r in expected.items]
+    assert f"Total: {expected.total}" in doc.xpath(f"//p[{cls('info')}]")[0].text_content()
+    first = cards[0]
+    assert first.xpath(f".//h2[{cls('title')}]/a[{cls('title-link')}]")
+    assert (
+        first.xpath(f".//a[{cls('title-rel')}]")[0].get("href")
+        == f"/arxiv/related/{first.get('id')}"
+    )
+    assert len(first.get("keywords").split(", ")) == 10  # papers.cool's keywords attribute
+    snippet = first.xpath(f".//p[{cls('snippet')}]")[0]
+    assert [m.text.lower() for m in snippet.xpath(".//mark")][:1] in (["linear"], ["attention"])
+    # highlight=1 hands the words to the page script; default is hybrid
+    doc = get(client, "/arxiv/search?query=linear+attention&highlight=1")
+    assert doc.xpath(f"//div[{cls('papers')}]")[0].get("data-highlight") == "linear attention"
+    assert not doc.xpath(f"//p[{cls('snippet')}]")  # the abstracts are marked instead
+    assert doc.xpath("//select[@name='mode']/option[@selected]")[0].get("value") == "hybrid"
+
+
+def test_untrusted_text_in_snippets_is_escaped(client: TestClient, indexed: Searcher) -> None:
+    indexed.store.write(Batch(papers=[EVIL]))
+    r = client.get("/arxiv/search?query=quokka&mode=keyword")
+    assert r.status_code == 200
+    assert "<script>alert" not in r.text and "<img src=x" not in r.text and "<b>Bold" not in r.text
+    doc = html.fromstring(r.text)
+    card = doc.xpath(f"//div[@id='{EVIL.id}']")[0]
+    snippet = card.xpath(f".//p[{cls('snippet')}]")[0]
+    assert [m.text for m in snippet.xpath(".//mark")][:1] == ["Quokka"]
+    # shown as text (SQLite) or dropped by ts_headline's parser (PostgreSQL): never a tag
+    assert not card.xpath(".//img | .//script | .//b")
+    assert "marsupials &" in snippet.text_content()
+    api = client.get("/api/search?query=quokka&mode=keyword").json()
+    hit = next(x for x in api["results"] if x["id"] == EVIL.id)
+    assert "<img" not in hit["snippet_html"] and "&amp;" in hit["snippet_html"]
+    assert "<mark>Quokka</mark>" in hit["snippet_html"]
+    assert "<script>" not in hit["title_html"] and "&lt;script&gt;" in hit["title_html"]
+
+
+def test_index_follows_new_writes_incrementally(indexed: Searcher) -> None:
+    store = indexed.store
+    p = Paper(id="2606.99002", title="Zyxwvut lattices", abstract="On zyxwvut.", authors=["A B"],
+              categories=["math.CO"])  # fmt: skip
+    store.write(
+        Batch(papers=[p], announcements=[Announcement(date(2026, 6, 5), "math.CO", p.id, Kind.NEW)])
+    )
+    found = indexed.search("zyxwvut", mode="keyword")
+    assert [r.paper.id for r in found.items] == [p.id]  # searchable at once: no index run
+    assert indexed.search("zyxwvut date:2026-06-05", mode="keyword").total == 1
+    assert pending(store) >= 1
+    assert catch_up(store) >= 1 and pending(store) == 0
+    assert indexed.keywords([p.id])[p.id][:1] == ["zyxwvut"]
+    # a changed abstract replaces the old words; an unchanged re-import marks nothing
+    p.abstract = "On qwertyuiop instead."
+    store.write(Batch(papers=[p]))
+    assert indexed.search("qwertyuiop", mode="keyword").total == 1
+    assert indexed.search("abs:zyxwvut", mode="keyword").total == 0
+    assert pending(store) == 1
+    catch_up(store)
+    store.write(Batch(papers=[p]))
+    assert pending(store) == 0
+    if store.dialect == "sqlite":  # FTS5's own check of the index against the papers
+        with store.engine.begin() as c:
+            c.exec_driver_sql(
+                "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"
+            )
+    # the semantic side sees the new vector (the worker's index catches up by seq)
+    indexed.vectors.refresh(force=True)
+    sem = indexed.search("qwertyuiop lattices", mode="semantic", per_page=5)
+    assert p.id in [r.paper.id for r in sem.items]
+
+
+def test_arxiv_id_or_url_redirects(client: TestClient) -> None:
+    for q, target in [
+        ("2606.01294", "/arxiv/2606.01294"),
+        ("arXiv:2606.01294v2", "/arxiv/2606.01294v2"),
+        ("https://arxiv.org/abs/2606.01294", "/arxiv/2606.01294"),
+        ("https://arxiv.org/pdf/1406.2661v1.pdf", "/arxiv/1406.2661v1"),
+        ("hep-th/9901001 2606.01294", "/arxiv/hep-th/9901001,2606.01294"),
+    ]:
+        r = client.get("/arxiv/search", params={"query": q}, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (302, target), q
+    assert (
+        client.get("/api/search", params={"query": "2606.01294"}).json()["redirect"]
+        == "/arxiv/2606.01294"
+    )
+    assert (
+        client.get("/arxiv/search?query=1706.03762+attention", follow_redirects=False).status_code
+        == 200
+    )
+
+
+def test_api_json_and_paging(client: TestClient, indexed: Searcher) -> None:
+    a = client.get("/api/search?query=model&mode=keyword&show=10&page=101").json()
+    assert a["total"] > 1010 and a["page"] == 101 and len(a["results"]) == 10
+    r = a["results"][0]
+    assert set(r) >= {
+        "id",
+        "title",
+        "authors",
+        "categories",
+        "score",
+        "snippet_html",
+        "keywords",
+        "url",
+    }
+    b = client.get("/api/search?query=model&mode=keyword&show=10&page=102").json()
+    assert not {x["id"] for x in a["results"]} & {x["id"] for x in b["results"]}
+    assert client.get("/api/search?query=%22((&sort=bogus&page=x&mode=zzz").status_code == 200
+
+
+def test_feed_watches_a_query_newest_first(client: TestClient, indexed: Searcher) -> None:
+    r = client.get("/arxiv/search/feed?query=diffusion")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    feed = etree.fromstring(r.content)
+    entries = [e.findtext(f"{ATOM}id").rsplit("/", 1)[-1] for e in feed.iter(f"{ATOM}entry")]
+    assert 0 < len(entries) <= 50
+    newest = indexed.search("diffusion", sort="date", mode="keyword", per_page=50)
+    assert entries == [x.paper.id for x in newest.items]
+
+
+def test_related_inline_and_page(client: TestClient, indexed: Searcher) -> None:
+    pid = "2606.01294"
+    rel = client.app.state.site.search.related(pid)  # the app's own searcher and ANN index
+    assert len(rel) == 10 and pid not in [r.paper.id for r in rel]
+    frag = get(client, f"/arxiv/related/{pid}?fragment=1")
+    links = [a.get("href") for a in frag.xpath("//a[@class='related-link']")]
+    assert links == [f"/arxiv/{r.paper.id}" for r in rel]
+    page = get(client, f"/arxiv/related/{pid}")
+    assert len(page.xpath(f"//div[{cls('papers')}]/div[{cls('paper')}]")) == 10
+    api = client.get(f"/api/related/{pid}").json()
+    assert len(api["keywords"]) == 10 and len(api["results"]) == 10
+    get(client, "/arxiv/related/not-an-id", 404)
+
+
+def test_keywords_ten_per_paper_and_on_listing_cards(client: TestClient, indexed: Searcher) -> None:
+    with indexed.store.engine.connect() as c:
+        counts = [n for (n,) in c.execute(text("SELECT keywords FROM search_keywords"))]
+    sizes = [len(k.split("; ")) for k in counts]
+    assert len(sizes) >= 3513 and sum(s == 10 for s in sizes) / len(sizes) > 0.98
+    doc = get(client, "/arxiv/cs.CL?show=5")
+    cards = doc.xpath(f"//div[{cls('papers')}]/div[{cls('paper')}]")
+    assert cards and all(c.get("keywords") for c in cards)
+
+
+def test_taste_api_orders_a_listing(client: TestClient, indexed: Searcher) -> None:
+    ids = [r.paper.id for r in indexed.search("cat:cs.CV", mode="keyword", per_page=40).items]
+    target = indexed.store.papers([ids[-1]])[ids[-1]]
+    words = indexed.keywords([target.id])[target.id][:3]
+    r = client.post("/api/taste", json={"ids": ids, "keywords": words, "clicked": []}).json()
+    order = [x["id"] for x in r["order"]]
+    assert sorted(order) == sorted(ids) and order[0] == target.id
+    # clicked papers alone: the clicked paper itself is the most similar one
+    r = client.post("/api/taste", json={"ids": ids, "keywords": [], "clicked": [ids[-2]]}).json()
+    assert r["order"][0]["id"] == ids[-2]
+    # nothing known about the reader: the listing keeps its order
+    r = client.post("/api/taste", json={"ids": ids, "keywords": [], "clicked": []}).json()
+    assert [x["id"] for x in r["order"]] == ids
+
+
+def test_semantic_and_hybrid_switch(indexed: Searcher) -> None:
+    kw = indexed.search("protein folding structure prediction", mode="keyword", per_page=20)
+    hy = indexed.search("protein folding structure prediction", per_page=20)
+    sem = indexed.search("protein folding structure prediction", mode="semantic", per_page=20)
+    assert hy.mode == "hybrid" and len(sem.items) == 20
+    assert hy.total >= kw.total and {r.source for r in hy.items} & {"semantic", "both"}
+    # semantic hits obey filters
+    filt = indexed.search("protein folding cat:cs.CL", mode="semantic", per_page=20)
+    assert all("cs.CL" in r.paper.categories for r in filt.items)
+    off = Searcher(indexed.store, semantic=False).search("protein folding")
+    assert off.mode == "keyword"
+
+
+def test_hnsw_above_the_exact_limit_agrees_with_the_exact_scan(indexed: Searcher) -> None:
+    exact = VectorIndex(indexed.store)
+    exact.refresh(force=True)
+    ann = VectorIndex(indexed.store, exact_limit=100)  # force the background HNSW build
+    ann.refresh(force=True)
+    deadline = time.monotonic() + 60
+    while ann.hnsw is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ann.hnsw is not None and len(ann.hnsw) == len(exact) > 3000
+    overlap = []
+    for i in range(0, len(exact), len(exact) // 20):
+        q = exact.matrix[i]
+        a, b = [k for k, _ in exact.search(q, 10)], [k for k, _ in ann.search(q, 10)]
+        me = int(exact.keys[i])  # a paper is its own nearest neighbour (barring duplicates)
+        assert me in a[:3] and me in b[:3]
+        overlap.append(len(set(a) & set(b)) / 10)
+    assert sum(overlap) / len(overlap) >= 0.9
