@@ -18,14 +18,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING
 
 from coolpapers.llm import fulltext
 from coolpapers.llm.jobs import Claim
 from coolpapers.llm.prompts import SOURCE_NAMES
 from coolpapers.llm.service import FaqService
 from coolpapers.sources.client import ArxivClient
+
+if TYPE_CHECKING:  # the client is imported when a worker starts, not with the web app
+    from openai import AsyncOpenAI
 
 log = logging.getLogger("coolpapers.llm")
 
@@ -39,6 +41,8 @@ class LLMError(Exception):
 
 
 def make_llm(service: FaqService) -> AsyncOpenAI:
+    from openai import AsyncOpenAI
+
     s = service.settings
     return AsyncOpenAI(
         base_url=s.llm_base_url,
