@@ -7,9 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,15 +17,6 @@ from coolpapers.cli.main import app
 from coolpapers.config import get_settings
 from coolpapers.store import Store
 from tests.conftest import SAMPLE
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("COOLPAPERS_DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 def test_import_command_and_rerun(db_url: str) -> None:

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from coolpapers.cli.main import app
-from coolpapers.config import get_settings
 from coolpapers.search import indexer
 from coolpapers.search.schema import metadata as search_metadata
 from coolpapers.search.service import Searcher
 from coolpapers.sources.files import import_files
 from coolpapers.store import Store
 from tests.conftest import SAMPLE
-
-
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("COOLPAPERS_DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 def test_index_command_resumes_and_catches_up(db_url: str) -> None:

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,22 +57,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
-    tmp = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{tmp / 'e2e.db'}"
-    store = Store.open(url)
-    import_files(store, [SAMPLE / f"{d}.jsonl.gz" for d in DAYS])
-    store.engine.dispose()
+@contextmanager
+def serving(tmp: Path, url: str, ready: str, **env_vars: str) -> Iterator[str]:
+    """`coolpapers serve` as a real process on a free port, until the block ends; yields its
+    base URL once `ready` (a path) answers."""
     port = _free_port()
     env = {
         **os.environ,
         "COOLPAPERS_DATABASE_URL": url,
         "COOLPAPERS_FETCH_ON_DEMAND": "false",  # never reach out to arXiv from a test
-        "COOLPAPERS_SEARCH_SEMANTIC": "false",
-        "COOLPAPERS_LLM_WORKERS_IN_SERVE": "false",
-        "COOLPAPERS_PAGE_SIZE": "50",
+        **env_vars,
     }
     exe = Path(sys.executable).with_name("coolpapers")
     log = (tmp / "serve.log").open("w")
@@ -83,7 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(base + "/static/reader.js", timeout=2).read()
+                urllib.request.urlopen(base + ready, timeout=2).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -98,6 +93,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_browser()
+    tmp = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{tmp / 'e2e.db'}"
+    store = Store.open(url)
+    import_files(store, [SAMPLE / f"{d}.jsonl.gz" for d in DAYS])
+    store.engine.dispose()
+    with serving(
+        tmp,
+        url,
+        "/static/reader.js",
+        COOLPAPERS_SEARCH_SEMANTIC="false",
+        COOLPAPERS_LLM_WORKERS_IN_SERVE="false",
+        COOLPAPERS_PAGE_SIZE="50",
+    ) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,6 @@ switch starts the other generation, the counters count."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +13,7 @@ import pytest
 
 from coolpapers.llm.prompts import BUILTIN
 from coolpapers.store import Store
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import serving
 from tests.llm_server import FakeLLM
 from tests.llm_support import add_papers, paper
 
@@ -32,41 +27,20 @@ def faq_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     store = Store.open(url)
     add_papers(store, [paper("2606.00001"), paper("2606.00002")])
     store.engine.dispose()
-    with FakeLLM(delay=0.01, piece=6) as llm:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "COOLPAPERS_DATABASE_URL": url,
-            "COOLPAPERS_FETCH_ON_DEMAND": "false",
-            "COOLPAPERS_LLM_BASE_URL": llm.url,
-            "COOLPAPERS_LLM_MODEL": "fake-model",
-            "COOLPAPERS_LLM_WORKERS_IN_SERVE": "true",
-            "COOLPAPERS_ARXIV_PDF_URL": "http://127.0.0.1:9/pdf",  # no full text: abstract
-            "COOLPAPERS_ARXIV_MAX_RETRIES": "0",
-        }
-        exe = Path(sys.executable).with_name("coolpapers")
-        log = (tmp / "serve.log").open("w")
-        proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(port)], env=env, cwd=tmp, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/static/faq.js", timeout=2).read()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"serve did not start: {(tmp / 'serve.log').read_text()}")
-                    time.sleep(0.2)
-            yield base, llm
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with (
+        FakeLLM(delay=0.01, piece=6) as llm,
+        serving(
+            tmp,
+            url,
+            "/static/faq.js",
+            COOLPAPERS_LLM_BASE_URL=llm.url,
+            COOLPAPERS_LLM_MODEL="fake-model",
+            COOLPAPERS_LLM_WORKERS_IN_SERVE="true",
+            COOLPAPERS_ARXIV_PDF_URL="http://127.0.0.1:9/pdf",  # no full text: the abstract
+            COOLPAPERS_ARXIV_MAX_RETRIES="0",
+        ) as base,
+    ):
+        yield base, llm
 
 
 def test_faq_panel_streams_typesets_and_switches_language(
