@@ -69,7 +69,11 @@ def test_extension_opens_the_paper_on_the_instance(ext_context: Any, server: str
     # the options page: point the extension at this test server
     opts = ctx.new_page()
     opts.goto(f"chrome-extension://{ext_id}/options.html")
-    assert opts.input_value("#base") == "http://127.0.0.1:8000"  # the default
+    # the default, filled in once chrome.storage answers (asynchronously: wait for it, so
+    # that the value typed below is not overwritten by that late answer)
+    from playwright.sync_api import expect
+
+    expect(opts.locator("#base")).to_have_value("http://127.0.0.1:8000")
     opts.fill("#base", server + "/")
     opts.click("button[type=submit]")
     opts.wait_for_selector("#status:has-text('Saved')")
