@@ -6,7 +6,9 @@ What it measures
   and RssFile = mapped files, i.e. SQLite's mmap of the database) and printed at ten points of
   the import, to show whether memory stays flat. Then the same file once through the CLI
   (`coolpapers import FILE`, COOLPAPERS_DATABASE_URL set), timed from launch to exit, with the
-  child's peak RSS. Target: >= 20,000 records/s.
+  child's peak RSS. Target: >= 20,000 records/s. After each in-process import, the search step
+  that follows it (serve runs it in the background; `coolpapers index`): the FTS5 catch-up of
+  the imported papers, in papers/s.
 
 The input (built under bench/out/import/ before any timing; nothing is invented but dates)
   daily   every line of every ../shared/data/arxiv-daily/*.jsonl.gz file (386 collection days,
@@ -160,6 +162,12 @@ def run_in_process(
     report = import_files(store, inputs, batch_size=batch, progress=progress)
     elapsed = time.perf_counter() - t0
     sampler.stop()
+    # then the search step that follows an import (serve runs it in the background)
+    from coolpapers.search import indexer
+
+    t1 = time.perf_counter()
+    indexed = indexer.catch_up_fulltext(store)
+    fts_s = time.perf_counter() - t1
     store.engine.dispose()
 
     rows = count_rows(db)
@@ -178,6 +186,10 @@ def run_in_process(
     print(
         f"database: {rows['papers']:,} papers, {rows['announcements']:,} announcements, "
         f"{rows['day_counts']:,} day_counts rows, {db.stat().st_size / 1e6:.0f} MB"
+    )
+    print(
+        f"then the full-text index (indexer.catch_up_fulltext, FTS5): {indexed:,} papers in "
+        f"{fts_s:.2f} s -> {indexed / fts_s:,.0f} papers/s"
     )
     print(f"RSS before Store.open: {mib(rss_before.get('VmRSS', 0))}")
     mem_rows = []
@@ -215,6 +227,7 @@ def run_in_process(
         "anon_50": half_anon,
         "anon_end": points[-1][2].get("RssAnon", 0) if points else 0,
         "peak_rss": sampler.peak.get("VmRSS", 0),
+        "fts_rate": indexed / fts_s if fts_s else 0.0,
     }
 
 
@@ -404,6 +417,7 @@ def main() -> None:
                 mib(r["peak_rss"]),
                 anon,
                 parse,
+                f"{r['fts_rate']:,.0f}" if r.get("fts_rate") else "-",
             ]
         )
     print()
@@ -419,6 +433,7 @@ def main() -> None:
                 "peak RSS",
                 "RssAnon at 10% / 50% / end",
                 "parse-only lines/s",
+                "then FTS5 papers/s",
             ],
             rows,
             title="Summary: import into a fresh SQLite database (in-process rows: import_files "

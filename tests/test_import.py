@@ -450,7 +450,7 @@ def test_malformed_daily_lines_are_logged_and_skipped(
 
 def test_resume_after_a_crash_in_the_second_batch(store: Store, tmp_path: Path) -> None:
     path = copy(shared(*KAGGLE), tmp_path)
-    real_write = store.write
+    real_write = store.write_rows
     calls = {"n": 0}
 
     def dying_write(*args: Any, **kwargs: Any) -> None:
@@ -459,10 +459,10 @@ def test_resume_after_a_crash_in_the_second_batch(store: Store, tmp_path: Path) 
             raise RuntimeError("killed")
         real_write(*args, **kwargs)
 
-    store.write = dying_write  # type: ignore[method-assign]
+    store.write_rows = dying_write  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="killed"):
         import_files(store, [path], batch_size=50)
-    del store.write
+    del store.write_rows
     assert store.count_papers() == 50  # the first batch, and nothing of the second
     assert announcement_count(store) > 0
 

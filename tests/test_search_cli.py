@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 from sqlalchemy import inspect, text
@@ -59,25 +58,71 @@ def _fts_ok(store: Store) -> None:
         c.exec_driver_sql("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)")
 
 
-def test_bulk_import_defers_the_fulltext_index_and_rebuilds_it(db_url: str) -> None:
-    store = Store.open(db_url)
+def test_fulltext_index_catches_up_after_writes(sqlite_store: Store) -> None:
+    store = sqlite_store
+    search = Searcher(store, semantic=False)
     import_files(store, [SAMPLE / "2026-06-04.jsonl.gz"])
-    before = Searcher(store, semantic=False).search("transformer").total
-    with indexer.deferred(store):
-        import_files(store, [SAMPLE / "2026-06-05.jsonl.gz"])
-        # meanwhile the index is the one before the import
-        assert Searcher(store, semantic=False).search("transformer").total == before
-    after = Searcher(store, semantic=False).search("transformer").total
-    assert after > before
+    # the import only flagged its papers: searchable once the index caught up
+    assert search.search("transformer").total == 0
+    n = indexer.fulltext_pending(store)
+    assert n == store.count_papers()
+    stop = threading.Event()  # a run stopped after its first batch resumes with the rest
+    assert indexer.catch_up_fulltext(store, batch=100, progress=lambda _n: stop.set(), stop=stop)
+    assert indexer.fulltext_pending(store) == n - 100
+    assert indexer.catch_up_fulltext(store) == n - 100
+    before = search.search("transformer").total
+    assert before > 0
     _fts_ok(store)
-    # a killed bulk import (the key left set): the next catch-up rebuilds first
-    store.set_state(indexer.DEFERRED, "1")
-    import_files(store, [SAMPLE / "2026-06-03.jsonl.gz"])
-    assert Searcher(store, semantic=False).search("transformer").total == after
-    indexer.catch_up(store)
-    assert Searcher(store, semantic=False).search("transformer").total > after
-    assert store.get_state(indexer.DEFERRED) is None
+    # a changed title leaves the index at once (only the trigger sees the old text) ...
+    with store.engine.connect() as c:
+        pid = c.execute(text("SELECT id FROM papers LIMIT 1")).scalar_one()
+    with store.engine.begin() as c:
+        c.execute(
+            text("UPDATE papers SET title = 'Zyzzogeton quasicrystals' WHERE id = :i"), {"i": pid}
+        )
     _fts_ok(store)
-    # only an import big next to the store is deferred
-    assert isinstance(indexer.bulk_import(store, 1_000), contextlib.nullcontext)
-    assert not isinstance(indexer.bulk_import(store, 10**9), contextlib.nullcontext)
+    assert indexer.fulltext_pending(store) == 1
+    assert search.search("zyzzogeton").total == 0
+    assert indexer.catch_up_fulltext(store) == 1  # ... and comes back with the new one
+    hits = search.search("zyzzogeton")
+    assert hits.total == 1 and hits.items[0].paper.id == pid
+    # a deleted paper leaves it too
+    with store.engine.begin() as c:
+        c.execute(text("DELETE FROM announcements WHERE paper_id = :i"), {"i": pid})
+        c.execute(text("DELETE FROM papers WHERE id = :i"), {"i": pid})
+    _fts_ok(store)
+    assert search.search("zyzzogeton").total == 0
+    # more papers: only those are added
+    import_files(store, [SAMPLE / "2026-06-05.jsonl.gz"])
+    added = indexer.fulltext_pending(store)
+    assert 0 < added < store.count_papers()
+    assert indexer.catch_up(store) > 0 and indexer.fulltext_pending(store) == 0
+    assert search.search("transformer").total > before
+    _fts_ok(store)
+
+
+def test_upgrade_from_trigger_indexed_fulltext_keeps_the_index(tmp_path) -> None:
+    from alembic import command
+
+    from coolpapers.store.engine import alembic_config, make_engine
+
+    for deferred in (False, True):
+        url = f"sqlite:///{tmp_path / f'old{deferred}.db'}"
+        engine = make_engine(url)
+        cfg = alembic_config(url)
+        with engine.begin() as conn:  # the schema as search_0001 left it
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "search_0001")
+            command.upgrade(cfg, "llm@head")
+        old = Store(engine)
+        import_files(old, [SAMPLE / "2026-06-04.jsonl.gz"])  # indexed by the old triggers
+        if deferred:  # a bulk import killed while the old triggers skipped FTS5
+            old.set_state("search:deferred", "1")
+        store = Store.open(url)  # migrates to search_0002
+        assert store.get_state("search:deferred") is None
+        n = store.count_papers()
+        assert indexer.fulltext_pending(store) == (n if deferred else 0)
+        indexer.catch_up_fulltext(store)
+        assert Searcher(store, semantic=False).search("transformer").total > 0
+        _fts_ok(store)
+        engine.dispose()

@@ -45,17 +45,19 @@ def import_(
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(map(str, missing))}")
-    from coolpapers.search.indexer import bulk_import
-
     store = _store()
     total = sum(f.stat().st_size for f in files)
-    with bulk_import(store, total), bytes_bar("import", total) as bar:
+    with bytes_bar("import", total) as bar:
         report = import_files(store, files, batch_size, lambda n: bar.advance(0, n))
     for name, line in report.resumed_from.items():
         log.info("%s: resumed after line %d", name, line)
     console.print(
         f"[green]imported[/] {report.stored} records from {report.files} files "
         f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files skipped)"
+    )
+    # search indexing is a step of its own, so that imports run at the speed of the store
+    console.print(
+        "search: new papers are indexed by `coolpapers index`, or in the background by `serve`"
     )
 
 
@@ -147,9 +149,10 @@ def serve(
     store = _store()  # migrate once, before any worker starts
     stop = threading.Event()
     faq_workers = _start_faq_workers(store)  # FAQ: background LLM workers (embedded setup)
-    _start_index(store, stop)  # search: index what is new since the last run, in the background
+    # search: index what is new since the last run, then whatever gets stored, in the background
+    kick = _start_index(store, stop)
     if watch:
-        _start_watch(store, stop)
+        _start_watch(store, stop, kick)
     console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
     try:
         uvicorn.run(
@@ -167,7 +170,7 @@ def serve(
             faq_workers.stop()
 
 
-def _start_watch(store: Store, stop: threading.Event) -> threading.Thread:
+def _start_watch(store: Store, stop: threading.Event, kick: threading.Event) -> threading.Thread:
     from coolpapers.sources.client import ArxivClient
     from coolpapers.sources.schedule import watch as watch_loop
 
@@ -176,7 +179,7 @@ def _start_watch(store: Store, stop: threading.Event) -> threading.Thread:
     t = threading.Thread(
         target=watch_loop,
         args=(store, client, settings.watch, stop),
-        kwargs={"on_cycle": lambda _cycle: _start_index(store, stop)},  # index each harvest
+        kwargs={"on_cycle": lambda _cycle: kick.set()},  # index each harvest at once
         daemon=True,
         name="watch",
     )
@@ -195,13 +198,17 @@ def index(
         bool, typer.Option(help="then merge the full-text index (after a bulk import)")
     ] = False,
 ) -> None:
-    """Build or catch up the search index's keywords and embeddings (full text follows the
-    data by itself). Resumable: each batch is committed with its papers marked done."""
+    """Build or catch up the search index: full text, keywords and embeddings of the papers
+    stored since the last run. Resumable: each batch is committed with its papers marked done."""
     from coolpapers.search import indexer
 
     store = _store()
     if rekey:
         indexer.rekey(store)
+    todo = indexer.fulltext_pending(store)
+    if todo:
+        with count_bar("index (full text)", todo) as bar:
+            indexer.catch_up_fulltext(store, progress=lambda n: bar.advance(0, n))
     todo = indexer.pending(store)
     with count_bar("index (keywords, embeddings)", todo) as bar:
         done = indexer.catch_up(
@@ -215,20 +222,30 @@ def index(
         console.print("[green]full-text index merged[/]")
 
 
-def _start_index(store: Store, stop: threading.Event) -> threading.Thread:
+INDEX_POLL = 30.0  # seconds between looks for papers stored by others (on-demand, CLI)
+
+
+def _start_index(store: Store, stop: threading.Event) -> threading.Event:
+    """The search index follows the store from a background thread: at start, every
+    INDEX_POLL seconds (papers fetched on demand, a `coolpapers import` next door) and at
+    once when the returned event is set (after each harvest)."""
     from coolpapers.search import indexer
 
-    def run() -> None:
-        try:
-            n = indexer.catch_up(store, get_settings().search_index_batch, stop=stop)
-            if n:
-                log.info("search: indexed %d papers", n)
-        except Exception:  # the site works without fresh keywords and vectors; say why
-            log.exception("search indexing failed")
+    kick = threading.Event()
 
-    t = threading.Thread(target=run, daemon=True, name="search-index")
-    t.start()
-    return t
+    def run() -> None:
+        while not stop.is_set():
+            kick.clear()
+            try:
+                n = indexer.catch_up(store, get_settings().search_index_batch, stop=stop)
+                if n:
+                    log.info("search: indexed %d papers", n)
+            except Exception:  # the site works without fresh keywords and vectors; say why
+                log.exception("search indexing failed")
+            kick.wait(INDEX_POLL)
+
+    threading.Thread(target=run, daemon=True, name="search-index").start()
+    return kick
 
 
 def _start_faq_workers(store: Store) -> Workers | None:

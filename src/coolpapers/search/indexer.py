@@ -1,8 +1,9 @@
-"""`coolpapers index`: keywords and embeddings for the papers the triggers marked dirty.
+"""`coolpapers index`: the search index catches up with what ingestion stored.
 
-Batches are selected by the `dirty` flag that the database triggers set on every insert and on
-every change of title, abstract or authors; each batch is written in one transaction that also
-clears the flag, so a killed run resumes with exactly the papers not yet done.
+Writers never wait for search: database triggers only flag new and changed papers (`fts = 0`:
+SQLite's FTS5 index lacks them; `dirty = 1`: keywords and embedding to compute). Here batches
+are selected by those flags, and each is written in one transaction that also clears them, so a
+killed run resumes with exactly the papers not yet done. `serve` runs this in the background.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +27,10 @@ _lock = threading.Lock()  # one catch-up at a time per process (serve's watcher,
 
 
 def pending(store: Store) -> int:
+    """Papers whose keywords and embedding are to be computed."""
     with store.engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM search_docs WHERE dirty = 1")).scalar())
+        n = conn.execute(text("SELECT count(*) FROM search_docs WHERE dirty = 1")).scalar()
+    return int(n) + queued(store)
 
 
 def catch_up(
@@ -40,10 +42,8 @@ def catch_up(
 ) -> int:
     """Index every dirty paper; returns how many were done."""
     done = 0
-    if store.dialect == "sqlite" and store.get_state(DEFERRED):
-        log.info("search: a bulk import left the full-text index behind; rebuilding it")
-        rebuild_fulltext(store)
     with _lock:
+        catch_up_fulltext(store, stop=stop)
         emb = embedder or default_embedder()
         while not (stop and stop.is_set()):
             with store.engine.connect() as conn:
@@ -104,38 +104,88 @@ def catch_up(
     return done
 
 
-DEFERRED = "search:deferred"  # state key: SQLite triggers skip FTS5 while it is set
-
-
-@contextmanager
-def deferred(store: Store) -> Iterator[None]:
-    """A bulk import on SQLite: the triggers skip the full-text index, rebuilt once at the end
-    (70k papers: 6.8 s import + 3.7 s rebuild instead of 21.9 s). Searches meanwhile see the
-    index as it was. A killed import leaves the key set; the next `catch_up` rebuilds."""
+def queued(store: Store) -> int:
+    """New papers not yet in `search_docs` (SQLite; PostgreSQL's trigger adds them at once)."""
     if store.dialect != "sqlite":
-        yield
-        return
-    store.set_state(DEFERRED, "1")
-    try:
-        yield
-    finally:
-        rebuild_fulltext(store)
+        return 0
+    with store.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM search_queue").scalar())
 
 
-def bulk_import(store: Store, nbytes: int) -> AbstractContextManager[None]:
-    """`deferred` when an import is big next to what is stored (a rebuild reads every paper:
-    ~5 s per 100k), else nothing. ~600 bytes of gzipped daily JSON lines per paper."""
-    incoming = nbytes // 600
-    if incoming > 20_000 and incoming > store.estimate_papers() // 4:
-        return deferred(store)
-    return nullcontext()
+def fulltext_pending(store: Store) -> int:
+    """Papers whose current text SQLite's FTS5 index does not hold yet (0 on PostgreSQL,
+    where the tsvector is written with the row)."""
+    if store.dialect != "sqlite":
+        return 0
+    with store.engine.connect() as conn:
+        n = conn.exec_driver_sql("SELECT count(*) FROM search_docs WHERE fts = 0").scalar()
+    return int(n) + queued(store)
 
 
-def rebuild_fulltext(store: Store) -> None:
-    """Rebuild the FTS5 index from the papers, and end a deferred import (SQLite)."""
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
-        conn.exec_driver_sql("DELETE FROM state WHERE key = ?", (DEFERRED,))
+def catch_up_fulltext(
+    store: Store,
+    batch: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Add the papers that imports and harvests stored since the last run to SQLite's FTS5
+    index (search_0002: the triggers only flag them, so that writers stay fast). One
+    transaction per batch, in docid order: a killed run resumes where it stopped. Returns how
+    many papers were added."""
+    if store.dialect != "sqlite":
+        return 0
+    _drain_queue(store, batch, stop)
+    done = 0
+    while not (stop and stop.is_set()):
+        with store.engine.connect() as conn:
+            last = conn.exec_driver_sql(
+                "SELECT max(docid) FROM (SELECT docid FROM search_docs WHERE fts = 0 "
+                "ORDER BY docid LIMIT ?)",
+                (batch,),
+            ).scalar()
+        if last is None:
+            break
+        # a write first: the transaction takes SQLite's write lock before it reads, so two
+        # catch-ups at once (serve and the CLI) wait for each other instead of failing
+        with store.engine.begin() as conn:
+            n = conn.exec_driver_sql(
+                "INSERT INTO search_fts(rowid, title, abstract, authors) "
+                "SELECT d.docid, p.title, p.abstract, p.authors "
+                "FROM search_docs d JOIN papers p ON p.id = d.paper_id "
+                "WHERE d.fts = 0 AND d.docid <= ?",
+                (last,),
+            ).rowcount
+            conn.exec_driver_sql(
+                "UPDATE search_docs SET fts = 1 WHERE fts = 0 AND docid <= ?", (last,)
+            )
+        done += max(n, 0)
+        if progress:
+            progress(max(n, 0))
+    if done:  # listings are unchanged, but cached search pages are not
+        store.set_state("generation", datetime.now(UTC).isoformat())
+    return done
+
+
+def _drain_queue(store: Store, batch: int, stop: threading.Event | None) -> None:
+    """New papers (queued by the insert trigger) into `search_docs`: a docid, their day."""
+    while not (stop and stop.is_set()):
+        with store.engine.connect() as conn:
+            last = conn.exec_driver_sql(
+                "SELECT max(rowid) FROM (SELECT rowid FROM search_queue ORDER BY rowid LIMIT ?)",
+                (batch,),
+            ).scalar()
+        if last is None:
+            return
+        with store.engine.begin() as conn:  # a write first, as in catch_up_fulltext
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO search_docs(paper_id, day, dirty, fts) "
+                "SELECT q.paper_id, coalesce((SELECT min(day) FROM announcements a "
+                "WHERE a.paper_id = q.paper_id), date(p.published)), 1, 0 "
+                "FROM search_queue q JOIN papers p ON p.id = q.paper_id "
+                "WHERE q.rowid <= ? ORDER BY q.rowid",
+                (last,),
+            )
+            conn.exec_driver_sql("DELETE FROM search_queue WHERE rowid <= ?", (last,))
 
 
 def optimize(store: Store) -> None:

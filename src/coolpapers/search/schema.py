@@ -1,4 +1,4 @@
-"""Search tables (own MetaData; created by the `search` Alembic branch, search_0001).
+"""Search tables (own MetaData; created by the `search` Alembic branch, search_0001 and on).
 
 The full-text index itself is backend-specific and lives only in the migration: an FTS5
 virtual table on SQLite, a tsvector column with a GIN index on PostgreSQL.
@@ -15,6 +15,8 @@ metadata = MetaData()
 # table has a text primary key, and SQLite may renumber implicit rowids on VACUUM).
 # `day`: the first announcement day, else the v1 date (date ranges and date sort).
 # `dirty`: text changed since keywords and embedding were computed (`coolpapers index`).
+# `fts`: SQLite's FTS5 index holds the current text (0: the indexer adds it, search_0002);
+# always 1 on PostgreSQL, where the tsvector is written with the row.
 search_docs = Table(
     "search_docs",
     metadata,
@@ -22,6 +24,7 @@ search_docs = Table(
     Column("paper_id", Text, nullable=False, unique=True),
     Column("day", Date),
     Column("dirty", SmallInteger, nullable=False, server_default="1"),
+    Column("fts", SmallInteger, nullable=False, server_default="0"),
 )
 
 # Ten TF-IDF keywords per paper, space-separated phrases joined by "; ".
