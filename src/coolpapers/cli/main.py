@@ -142,12 +142,29 @@ def serve(
     watch: Annotated[
         bool, typer.Option(help="harvest each arXiv announcement of the watched categories")
     ] = False,
+    local_llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--local-llm/--no-local-llm",
+            help="answer the FAQ with a local model (llama.cpp) when no endpoint is configured "
+            "(COOLPAPERS_LLM_LOCAL)",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="the local model's GGUF file (default: SmolLM2-135M, a tiny demo)"),
+    ] = None,
 ) -> None:
     """Serve the site (uvicorn)."""
     import uvicorn
 
     store = _store()  # migrate once, before any worker starts
     stop = threading.Event()
+    llm_server = None
+    if local_llm if local_llm is not None else get_settings().llm_local:
+        from coolpapers.cli import local_llm as local_llm_
+
+        llm_server = local_llm_.start(get_settings(), model)  # before the workers read settings
     faq_workers = _start_faq_workers(store)  # FAQ: background LLM workers (embedded setup)
     # search: index what is new since the last run, then whatever gets stored, in the background
     kick = _start_index(store, stop)
@@ -168,6 +185,8 @@ def serve(
         stop.set()
         if faq_workers is not None:
             faq_workers.stop()
+        if llm_server is not None:
+            llm_server.stop()
 
 
 def _start_watch(store: Store, stop: threading.Event, kick: threading.Event) -> threading.Thread:
@@ -331,8 +350,14 @@ def worker(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    local_llm: Annotated[
+        bool,
+        typer.Option("--local-llm/--no-local-llm", help="FAQ with a local model (llama.cpp)"),
+    ] = True,
+    model: Annotated[str | None, typer.Option(help="the local model's GGUF file")] = None,
 ) -> None:
-    """Load the bundled real sample (if the database is empty) and serve it."""
+    """Load the bundled real sample (if the database is empty) and serve it, with a local
+    model for the FAQ unless COOLPAPERS_LLM_BASE_URL names an endpoint."""
     from coolpapers.sources.files import import_files
 
     store = _store()
@@ -344,7 +369,7 @@ def demo(
     console.print(f"demo sample: {store.count_papers()} papers ({report.stored} records read)")
     os.environ.setdefault("COOLPAPERS_FETCH_ON_DEMAND", "false")
     get_settings.cache_clear()
-    serve(host="127.0.0.1", port=port, workers=1, watch=False)
+    serve(host="127.0.0.1", port=port, workers=1, watch=False, local_llm=local_llm, model=model)
 
 
 if __name__ == "__main__":

@@ -126,23 +126,35 @@ def trim(text: str, budget: int) -> str:
     appendix, then cut at a paragraph end (the introduction and method matter most)."""
     if len(text) <= budget:
         return text
-    refs = _last(_REFS, text)
-    if refs is not None:
-        appx = _APPX.search(text, refs)
-        body, appendix = text[:refs], text[appx.start() :] if appx else ""
-        text = body.rstrip() + ("\n\n" + appendix if appendix else "")
-        if len(text) <= budget:
-            return text
-        text = body.rstrip()
-    else:
-        appx = _last(_APPX, text, only=("appendix", "appendices"))
-        if appx is not None and appx > len(text) // 2:
-            text = text[:appx].rstrip()
-    if len(text) <= budget:
-        return text
+    for candidate in shorter(text):
+        if len(candidate) <= budget:
+            return candidate
+    text = split(text)[0]
     cut = text.rfind("\n\n", 0, budget)
     cut = cut if cut > budget // 2 else budget
     return text[:cut].rstrip() + "\n\n[…]"
+
+
+def shorter(text: str) -> list[str]:
+    """The paper without references (appendix kept), then without the appendix too: the
+    versions to try, longest first, when the whole text does not fit."""
+    body, appendix = split(text)
+    out = [body + "\n\n" + appendix] if appendix else []
+    if body != text:
+        out.append(body)
+    return out
+
+
+def split(text: str) -> tuple[str, str]:
+    """(body, appendix), the references dropped; the appendix may be empty."""
+    refs = _last(_REFS, text)
+    if refs is not None:
+        appx = _APPX.search(text, refs)
+        return text[:refs].rstrip(), text[appx.start() :] if appx else ""
+    appx = _last(_APPX, text, only=("appendix", "appendices"))
+    if appx is not None and appx > len(text) // 2:
+        return text[:appx].rstrip(), text[appx:]
+    return text, ""
 
 
 def _last(pattern: re.Pattern[str], text: str, only: tuple[str, ...] = ()) -> int | None:

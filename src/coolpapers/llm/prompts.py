@@ -22,10 +22,15 @@ class Prompts:
     paper: dict[str, str]  # the first user turn; {title}, {source} and {text} are filled in
     questions: dict[str, list[str]]
     followup: dict[str, str]  # the system note put before a reader's own question
+    # Models too small for the paper (llm/context.py): each question's turn carries the
+    # excerpts chosen for it ({excerpts}, {question}), found with the question's words and
+    # the hint of the same position (the paper is English whatever the answer's language).
+    excerpts: dict[str, str]
+    hints: list[str]
 
 
 BUILTIN = Prompts(
-    version="faq-2026-11-1",
+    version="faq-2026-11-2",
     system={
         "zh": (
             "你是一个学术助手，后面的对话将围绕着以下论文内容进行。请你作出专业的回答，"
@@ -64,11 +69,35 @@ BUILTIN = Prompts(
         "zh": "读者还有一个问题，请基于论文内容回答。",
         "en": "A reader has one more question; answer it from the paper.",
     },
+    excerpts={
+        "zh": "以下是论文中与问题相关的片段：\n\n{excerpts}\n\n问题：{question}",
+        "en": "Excerpts of the paper that bear on the question:\n\n{excerpts}\n\n"
+        "Question: {question}",
+    },
+    hints=[
+        "problem challenge motivation limitation address goal introduction we propose",
+        "related work prior previous existing approaches methods literature background",
+        "method approach model architecture algorithm framework design propose training",
+        "experiments results evaluation dataset benchmark baseline accuracy table ablation",
+        "future work limitations conclusion discussion open directions improve extend",
+        "introduction contributions conclusion results propose show summary",
+    ],
 )
 
+# What the model saw (llm/context.py), as the opening turn names it.
 SOURCE_NAMES = {
-    "zh": {"pdf": "论文全文", "abstract": "论文摘要（未能获取全文）"},
-    "en": {"pdf": "full text", "abstract": "abstract only (the full text was not available)"},
+    "zh": {
+        "full": "论文全文",
+        "trimmed": "论文全文（略去参考文献和附录）",
+        "sections": "论文摘要；每个问题另附论文中与之相关的片段",
+        "abstract": "论文摘要（未能获取全文）",
+    },
+    "en": {
+        "full": "full text",
+        "trimmed": "full text without references and appendix",
+        "sections": "abstract; each question comes with the excerpts of the paper that bear on it",
+        "abstract": "abstract only (the full text was not available)",
+    },
 }
 
 
@@ -84,4 +113,6 @@ def load(path: str = "") -> Prompts:
         paper={**BUILTIN.paper, **raw.get("paper", {})},
         questions={**BUILTIN.questions, **raw.get("questions", {})},
         followup={**BUILTIN.followup, **raw.get("followup", {})},
+        excerpts={**BUILTIN.excerpts, **raw.get("excerpts", {})},
+        hints=list(raw.get("hints", BUILTIN.hints)),
     )

@@ -32,7 +32,7 @@ class Answer:
     model: str
     prompt_version: str
     paper_version: int | None
-    source: str
+    source: str  # what the model saw: full | trimmed | sections | abstract ("pdf": older)
     usage: dict[str, int]
     seconds: float
     created: datetime
@@ -196,12 +196,29 @@ class FaqService:
         return n <= limit
 
 
+SEEN_NOTES = {
+    "zh": {
+        "full": "模型阅读了论文全文。",
+        "trimmed": "模型阅读了论文全文（为适应其上下文窗口，略去了参考文献和附录）。",
+        "sections": "论文超出了模型的上下文窗口：每个回答只基于论文中与该问题最相关的片段。",
+        "abstract": "未能获取论文全文，以下回答仅基于摘要。",
+    },
+    "en": {
+        "full": "The model read the full text.",
+        "trimmed": "The model read the full text without references and appendix (to fit its "
+        "context window).",
+        "sections": "The paper is longer than the model's context window: each answer is "
+        "based on the sections of the paper most relevant to its question.",
+        "abstract": "The full text was not available: these answers are based on the abstract "
+        "only.",
+    },
+}
+
+
 def header_html(source: str, lang: str) -> str:
-    """The answer's header: says when the model only had the abstract."""
-    if source == "pdf":
+    """The answer's header: which text the model saw (llm/context.py). Answers made before
+    the header existed say "pdf": the full text, trimmed to fit if need be."""
+    notes = SEEN_NOTES[lang if lang in SEEN_NOTES else "en"]
+    if source not in notes:
         return ""
-    msg = {
-        "zh": "未能获取论文全文，以下回答仅基于摘要。",
-        "en": "The full text was not available: these answers are based on the abstract only.",
-    }[lang if lang in ("zh", "en") else "en"]
-    return f'<p class="faq-source">{msg}</p>\n'
+    return f'<p class="faq-source faq-seen-{source}">{notes[source]}</p>\n'

@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coolpapers.llm import fulltext
+from coolpapers.llm import context, fulltext, models
+from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import Claim
-from coolpapers.llm.prompts import SOURCE_NAMES
 from coolpapers.llm.service import FaqService
+from coolpapers.records import Paper
 from coolpapers.sources.client import ArxivClient
 
 if TYPE_CHECKING:  # the client is imported when a worker starts, not with the web app
@@ -78,13 +79,14 @@ class Conversation:
             if paper is None:
                 raise LLMError(f"unknown paper {claim.paper_id}")
             text = await asyncio.to_thread(fulltext.get, self.service.store, self.client, s, paper)
-            turns, usage = await self._talk(paper.title, text, claim.lang)
+            ctx = await asyncio.to_thread(paper_context, self.service, paper, text, claim.lang)
+            turns, usage = await self._talk(ctx)
             row = await asyncio.to_thread(  # rendering takes a few ms: not on the loop
                 self.service.make_answer,
                 paper,
                 claim.lang,
                 turns,
-                text.source,
+                ctx.seen,
                 usage,
                 time.perf_counter() - started,
             )
@@ -101,16 +103,18 @@ class Conversation:
     def _key(self) -> tuple[str, str]:
         return self.claim.paper_id, self.claim.lang
 
-    async def _talk(
-        self, title: str, text: fulltext.FullText, lang: str
-    ) -> tuple[list[tuple[str, str]], dict[str, int]]:
-        messages = paper_messages(self.service, title, text, lang)
+    async def _talk(self, ctx: Context) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        """The questions one by one, each call carrying the conversation so far."""
+        history = list(ctx.opening)
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
         turns: list[tuple[str, str]] = []
-        for i, question in enumerate(self.service.prompts.questions[lang]):
-            messages.append({"role": "user", "content": question})
+        for i, question in enumerate(self.service.prompts.questions[ctx.lang]):
+            messages = await asyncio.to_thread(ctx.ask, history, question, i)
             answer = await self._ask(messages, i, usage)
-            messages.append({"role": "assistant", "content": answer})
+            history += [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer},
+            ]
             turns.append((question, answer))
         return turns, usage
 
@@ -121,20 +125,23 @@ class Conversation:
             messages=list(messages),  # type: ignore[arg-type]
             stream=True,
             stream_options={"include_usage": True},
-            temperature=s.llm_temperature,
-            max_tokens=s.llm_max_answer_tokens,
+            **models.sampling(s),  # type: ignore[arg-type]
         )
         usage["calls"] += 1
         parts: list[str] = []
         pending: list[str] = []
         finished = False
+        reported = False
+        deltas = 0
         last = time.monotonic()
         async for chunk in stream:
             if chunk.usage:
+                reported = True
                 usage["prompt_tokens"] += chunk.usage.prompt_tokens or 0
                 usage["completion_tokens"] += chunk.usage.completion_tokens or 0
             for choice in chunk.choices:
                 if choice.delta and choice.delta.content:
+                    deltas += 1
                     parts.append(choice.delta.content)
                     pending.append(choice.delta.content)
                 if choice.finish_reason:
@@ -146,6 +153,11 @@ class Conversation:
         if not finished:
             # The server closed the stream without saying the answer was complete.
             raise LLMError("the model's stream broke off before the answer was complete")
+        if not reported:
+            # llama-cpp-python's server streams no usage (it ignores stream_options); it
+            # streams one token per delta, so count those, and say the figures are counted
+            usage["completion_tokens"] += deltas
+            usage["counted"] = 1
         if pending:
             await self._write(turn, "".join(pending))
         return "".join(parts)
@@ -171,17 +183,12 @@ class Conversation:
                 return
 
 
-def paper_messages(
-    service: FaqService, title: str, text: fulltext.FullText, lang: str
-) -> list[dict[str, str]]:
-    """The conversation's opening: the system prompt, then the paper (trimmed to the budget)."""
-    p = service.prompts
-    body = fulltext.trim(text.text, service.settings.llm_context_chars)
-    source = SOURCE_NAMES[lang][text.source]
-    return [
-        {"role": "system", "content": p.system[lang]},
-        {"role": "user", "content": p.paper[lang].format(title=title, source=source, text=body)},
-    ]
+def paper_context(service: FaqService, paper: Paper, text: fulltext.FullText, lang: str) -> Context:
+    """The paper fitted to the model's window (llm/context.py)."""
+    s = service.settings
+    questions = len(service.prompts.questions[lang])
+    window = models.window(s, questions + 1, models.counter(s))  # + 1: room for a follow-up
+    return context.build(service.prompts, paper, text, lang, window)
 
 
 # The pools running in this process, so that a web request that enqueued work wakes them.

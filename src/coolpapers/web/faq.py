@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from coolpapers import ids
-from coolpapers.llm import fulltext, render
+from coolpapers.llm import fulltext, models, render
 from coolpapers.llm import worker as worker_
 from coolpapers.llm.jobs import DONE, FAILED
 from coolpapers.llm.service import COUNTER_KINDS, FaqService, View
@@ -36,11 +36,21 @@ from coolpapers.llm.stream import Hub, answer_json
 from coolpapers.records import Paper
 
 HELP = (
-    "No LLM is configured on this server. To enable the FAQ, set COOLPAPERS_LLM_BASE_URL "
-    "(any OpenAI-compatible endpoint, e.g. https://api.moonshot.cn/v1 or a local "
-    "llama.cpp / Ollama / vLLM server), COOLPAPERS_LLM_MODEL and, if needed, "
+    "No LLM is configured on this server. To enable the FAQ, run `coolpapers serve "
+    "--local-llm` (a local model through llama.cpp: `pip install 'coolpapers[local]'`), or set "
+    "COOLPAPERS_LLM_BASE_URL (any OpenAI-compatible endpoint, e.g. https://api.moonshot.cn/v1 "
+    "or a llama.cpp / Ollama / vLLM server), COOLPAPERS_LLM_MODEL and, if needed, "
     "COOLPAPERS_LLM_API_KEY, then restart."
 )
+
+
+def help_text(settings: Any) -> str:
+    """Why the FAQ has no model: what `serve` found (the local model could not be installed
+    or started), then how to configure one."""
+    reason = settings.llm_unavailable
+    return f"{reason.rstrip('.')}. {HELP}" if reason else HELP
+
+
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -67,7 +77,7 @@ def router(site: Any) -> APIRouter:
                 f"FAQ about the whole paper, by {service.label}",
             )
         else:
-            label, title = "FAQ", HELP
+            label, title = "FAQ", help_text(site.settings)
         return Markup(
             f'<a id="kimi-{pid}" class="title-kimi notranslate" href="/arxiv/kimi?paper={pid}" '
             f'data-paper="{pid}" rel="nofollow" title="{escape(title)}">[{escape(label)}]</a>'
@@ -119,7 +129,7 @@ def router(site: Any) -> APIRouter:
             "outdated": v.outdated,
         }
         if not service.configured:
-            out["message"] = HELP
+            out["message"] = help_text(site.settings)
         if v.answer is not None:
             out.update({k: x for k, x in answer_json(v.answer).items() if k != "state"})
         return out
@@ -159,7 +169,7 @@ def router(site: Any) -> APIRouter:
         if paper is None:
             return error(404, f"no paper {paper_id}")
         if not service.configured:
-            return error(503, HELP, configured=False)
+            return error(503, help_text(site.settings), configured=False)
         lang = service.lang(lang)
         v = await run_in_threadpool(service.view, paper, lang)
         if not regenerate and v.answer is not None and v.job.state in (DONE, "none"):
@@ -182,7 +192,7 @@ def router(site: Any) -> APIRouter:
         if paper is None:
             return error(404, f"no paper {paper_id}")
         if not service.configured:
-            return error(503, HELP, configured=False)
+            return error(503, help_text(site.settings), configured=False)
         try:
             body = await request.json()
             question = str(body.get("question", "")).strip()[:2000]
@@ -253,7 +263,7 @@ def router(site: Any) -> APIRouter:
         if answer is not None:
             return HTMLResponse(answer.html)
         if not service.configured:
-            return HTMLResponse(f'<p class="faq-help">{escape(HELP)}</p>')
+            return HTMLResponse(f'<p class="faq-help">{escape(help_text(site.settings))}</p>')
         if request.method == "POST":
             refused = await start(request, p, lang, False)
             if refused is not None:
@@ -332,11 +342,12 @@ async def _followup_events(
     lang: str,
 ) -> AsyncIterator[bytes]:
     """One more turn of the FAQ's conversation, for this reader only (nothing is stored)."""
-    messages = worker_.paper_messages(service, paper.title, text, lang)
+    ctx = await asyncio.to_thread(worker_.paper_context, service, paper, text, lang)
+    history = list(ctx.opening)
     for q, a in turns:
-        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     prompt = f"{service.prompts.followup[lang]}\n\n{question}"
-    messages.append({"role": "user", "content": prompt})
+    messages = await asyncio.to_thread(ctx.ask, history, prompt, None)
     llm = worker_.make_llm(service)
     parts: list[str] = []
     last = 0.0
@@ -345,8 +356,7 @@ async def _followup_events(
             model=service.settings.llm_model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
-            temperature=service.settings.llm_temperature,
-            max_tokens=service.settings.llm_max_answer_tokens,
+            **models.sampling(service.settings),  # type: ignore[arg-type]
         )
         async for chunk in stream:
             for choice in chunk.choices:

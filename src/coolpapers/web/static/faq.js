@@ -6,6 +6,9 @@
 (() => {
   const LANG_KEY = "coolpapers.faq.lang";
   const LANGS = { zh: "中文", en: "English" };
+  // what the model saw of the paper (llm/context.py)
+  const SEEN = { full: "full text", trimmed: "trimmed text", sections: "sections per question",
+                 abstract: "abstract only" };
   const getLang = () => localStorage.getItem(LANG_KEY) ||
     ((navigator.language || "").startsWith("zh") ? "zh" : "en");
   const typeset = (el) => { if (typeof window.typeset === "function") window.typeset(el); };
@@ -99,8 +102,8 @@
       this.body.innerHTML = j.html;  // rendered and sanitized by the server (llm/render.py)
       typeset(this.body);
       const v = j.paper_version ? `v${j.paper_version}` : "";
-      this.meta.textContent = `${j.model} · prompts ${j.prompt_version} · from ${v || "the paper"}` +
-        (j.source === "abstract" ? " (abstract only)" : "");
+      const seen = SEEN[j.source] ? ` (${SEEN[j.source]})` : "";
+      this.meta.textContent = `${j.model} · prompts ${j.prompt_version} · from ${v || "the paper"}${seen}`;
       if (j.outdated) {
         this.say(`arXiv has v${j.latest_version}: this answer was made from ${v}.`, "outdated");
         this.regen.hidden = false;
