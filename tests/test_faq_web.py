@@ -78,6 +78,18 @@ def test_no_llm_configured_explains_and_nothing_crashes(faq_store: Store) -> Non
     assert client.get("/api/papers/9999.99999/faq").status_code == 404
 
 
+def test_a_local_model_that_could_not_start_is_explained(faq_store: Store) -> None:
+    # what `serve --local-llm` records when llama.cpp failed to build or start
+    reason = "llama-cpp-python is not installed: `pip install 'coolpapers[local]'`"
+    client = TestClient(create_app(faq_settings("", llm_unavailable=reason), faq_store))
+    doc = html.fromstring(client.get("/arxiv/2606.00001").text)
+    (btn,) = doc.xpath("//h2[@class='title']/a[@class='title-kimi notranslate']")
+    assert btn.get("title").startswith(reason) and "COOLPAPERS_LLM_BASE_URL" in btn.get("title")
+    assert client.get("/api/papers/2606.00001/faq").json()["message"].startswith(reason)
+    r = client.post("/api/papers/2606.00001/faq")
+    assert r.status_code == 503 and r.json()["error"].startswith(reason)
+
+
 def test_card_has_faq_button_with_model_and_counters(env: Env) -> None:
     doc = html.fromstring(env.client.get("/arxiv/2606.00001").text)
     (btn,) = doc.xpath("//div[@id='2606.00001']/h2/a[contains(@class, 'title-kimi')]")

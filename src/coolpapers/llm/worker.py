@@ -111,6 +111,10 @@ class Conversation:
         for i, question in enumerate(self.service.prompts.questions[ctx.lang]):
             messages = await asyncio.to_thread(ctx.ask, history, question, i)
             answer = await self._ask(messages, i, usage)
+            if usage.get("counted"):  # the server reported nothing: count the prompt too
+                usage["prompt_tokens"] += await asyncio.to_thread(
+                    lambda m=messages: sum(ctx.window.count(x["content"]) for x in m)
+                )
             history += [
                 {"role": "user", "content": question},
                 {"role": "assistant", "content": answer},
