@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import gzip
-import json
 import logging
 import os
 import re
@@ -21,10 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from coolpapers import ids, taxonomy
 from coolpapers.records import Announcement, Batch, Kind, Paper
@@ -109,7 +111,7 @@ def _all_chunks(
     batch_size: int,
     progress: Progress | None,
     report: ImportReport,
-) -> Iterator[tuple[_Chunk, list[tuple[int, bytes]]]]:
+) -> Iterator[tuple[_Chunk, Lines]]:
     """The chunks of every file still to import, after each file's checkpoint."""
     for path, day in files:
         size = path.stat().st_size
@@ -119,9 +121,9 @@ def _all_chunks(
         with path.open("rb") as raw:
             stream: IO[bytes] = gzip.open(raw) if path.suffix == ".gz" else raw  # type: ignore[assignment]  # noqa: SIM115
             chunks = _chunks(stream, done, batch_size)
-            lineno, lines = next(chunks, (done, []))
+            lineno, lines = next(chunks, (done, (done + 1, [])))
             while True:
-                if done and path.name not in report.resumed_from and lines:
+                if done and path.name not in report.resumed_from and lines[1]:
                     report.resumed_from[path.name] = done  # there is work left after a kill
                 following = next(chunks, None)
                 if following is None:
@@ -153,35 +155,33 @@ def _parser_pool(size: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
 
 
-def _chunks(
-    stream: IO[bytes], done: int, batch_size: int
-) -> Iterator[tuple[int, list[tuple[int, bytes]]]]:
-    """(last line number, [(line number, line)]) per batch, after the `done` lines; an
-    empty file yields one empty chunk so that its checkpoint is still written."""
-    lineno = 0
-    chunk: list[tuple[int, bytes]] = []
-    for line in stream:
-        lineno += 1
-        if lineno <= done:
-            continue
-        chunk.append((lineno, line))
-        if len(chunk) >= batch_size:
-            yield lineno, chunk
-            chunk = []
-    if chunk or lineno == 0:
-        yield lineno, chunk
+# A chunk of lines: the number of its first line, and the lines (a plain list of bytes: the
+# writing process reads and hands them over with no work per line)
+Lines = tuple[int, list[bytes]]
 
 
-def _parse_chunk(chunk: list[tuple[int, bytes]], day: date | None) -> Parsed:
+def _chunks(stream: IO[bytes], done: int, batch_size: int) -> Iterator[tuple[int, Lines]]:
+    """(last line number, lines) per batch, after the `done` lines; an empty file yields one
+    empty chunk so that its checkpoint is still written."""
+    lineno = sum(1 for _ in islice(stream, done))
+    while lines := list(islice(stream, batch_size)):
+        yield lineno + len(lines), (lineno + 1, lines)
+        lineno += len(lines)
+    if lineno == 0:
+        yield 0, (1, [])
+
+
+def _parse_chunk(chunk: Lines, day: date | None) -> Parsed:
     """Lines to the rows the store writes, with a message for each line skipped (logged by
     the caller, which may be another process: rows travel back cheaply, records would not)."""
     batch = Batch()
     problems: list[str] = []
-    for n, line in chunk:
+    first, lines = chunk
+    for n, line in enumerate(lines, first):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = orjson.loads(line)  # 2.3x json's speed: a tenth of an import's parsing
             if not isinstance(obj, dict):
                 raise BadRecord("not a JSON object")
             paper, anns = _daily(obj, day) if day else _kaggle(obj)

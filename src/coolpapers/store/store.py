@@ -138,16 +138,20 @@ class Store:
     ) -> dict[tuple[str, date], tuple[int, int]]:
         """How a batch changes day_counts, from the rows it adds or re-types. Counting the
         delta (not recounting the day) keeps a 100k-line import linear."""
-        a = announcements.c
+        # raw SQL, as the upserts: a statement built by SQLAlchemy for each 500 ids cost a
+        # quarter of the writer's time in a Kaggle import
         ids = sorted({p for _, _, p in new})
-        days = sorted({d for _, d, _ in new})
         old: dict[tuple[str, date, str], int] = {}
         for i in range(0, len(ids), 500):
-            q = select(a.category, a.day, a.paper_id, a.kind).where(
-                a.paper_id.in_(ids[i : i + 500]), a.day.in_(days)
+            part = ids[i : i + 500]
+            sql = (
+                "SELECT category, day, paper_id, kind FROM announcements "
+                f"WHERE paper_id IN ({', '.join('?' * len(part))})"
             )
-            for c, d, p, k in conn.execute(q):
-                old[(c, _as_date(d), p)] = k
+            for c, d, p, k in conn.exec_driver_sql(self._sql(sql), tuple(part)):
+                key = (c, _as_date(d), p)
+                if key in new:
+                    old[key] = k
         deltas: dict[tuple[str, date], tuple[int, int]] = {}
         listed = int(Kind.CROSS)
         for key, kind in new.items():
