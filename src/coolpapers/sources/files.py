@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import io
 import logging
 import os
 import re
@@ -39,7 +40,8 @@ NY = ZoneInfo("America/New_York")
 _DAILY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
 PIPELINE_BYTES = 8 << 20  # files from this size on are parsed in other processes
-PARSERS = max(2, min(4, (os.cpu_count() or 2) - 1))  # parsing processes per big file
+PARSERS = max(2, min(4, (os.cpu_count() or 2) - 1))  # parsing processes per big import
+WHOLE_FILE_BYTES = 1 << 20  # with parsers at work, files this small go to them whole
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 
 
@@ -81,12 +83,15 @@ def import_files(
     # with its checkpoint, one file after the other (replacements are found from the days
     # written before).
     with _parser_pool(sum(p.stat().st_size for p, _ in files)) as pool:
-        ahead = PARSERS if pool else 0
-        pending: deque[tuple[_Chunk, Future[Parsed] | Parsed]] = deque()
-        for job, lines in _all_chunks(store, files, batch_size, progress, report):
-            parsed = (
-                pool.submit(_parse_chunk, lines, job.day) if pool else _parse_chunk(lines, job.day)
-            )
+        ahead = 2 * PARSERS if pool else 0  # a queue for each parser: none waits for the writer
+        pending: deque[tuple[_Chunk, Future[Any] | Parsed]] = deque()
+        for job, lines in _all_chunks(store, files, batch_size, progress, report, pool is not None):
+            if pool is None:
+                parsed: Future[Any] | Parsed = _parse_chunk(lines, job.day)
+            elif job.path is not None:
+                parsed = pool.submit(_parse_file, job.path, job.done, batch_size, job.day)
+            else:
+                parsed = pool.submit(_parse_chunk, lines, job.day)
             pending.append((job, parsed))
             if len(pending) > ahead:
                 _write_parsed(store, *pending.popleft(), report)
@@ -98,11 +103,14 @@ def import_files(
 @dataclass(slots=True)
 class _Chunk:
     """Where a chunk of lines comes from: its file's checkpoint key and announcement day, and
-    the number of its last line (the checkpoint once it is written)."""
+    the number of its last line (the checkpoint once it is written). Or a whole small file
+    (`path`), which a parser process reads from line `done` on (_parse_file)."""
 
     key: str
     day: date | None
     lineno: int
+    path: Path | None = None
+    done: int = 0
 
 
 def _all_chunks(
@@ -111,12 +119,20 @@ def _all_chunks(
     batch_size: int,
     progress: Progress | None,
     report: ImportReport,
+    parsers: bool = False,
 ) -> Iterator[tuple[_Chunk, Lines]]:
-    """The chunks of every file still to import, after each file's checkpoint."""
+    """The chunks of every file still to import, after each file's checkpoint. With parser
+    processes, a small file is handed over whole (a daily list): they decompress and split it,
+    work that would otherwise keep the writing process from writing."""
     for path, day in files:
         size = path.stat().st_size
         key = f"import:{path.resolve()}:{size}"
         done = int(store.get_state(key, "0") or 0)
+        if parsers and size <= WHOLE_FILE_BYTES:
+            yield _Chunk(key, day, 0, path, done), (0, [])
+            if progress:
+                progress(size)
+            continue
         last_pos = 0
         with path.open("rb") as raw:
             stream: IO[bytes] = gzip.open(raw) if path.suffix == ".gz" else raw  # type: ignore[assignment]  # noqa: SIM115
@@ -197,15 +213,41 @@ def _parse_chunk(chunk: Lines, day: date | None) -> Parsed:
     return Rows.of(batch), problems, batch.skipped
 
 
+def _parse_file(
+    path: Path, done: int, batch_size: int, day: date | None
+) -> tuple[int, list[tuple[int, Parsed]]]:
+    """A whole small file, read, decompressed and parsed in a parser process: (its last line
+    number, [(last line number, rows) per batch after the `done` lines])."""
+    data = path.read_bytes()
+    stream = io.BytesIO(gzip.decompress(data) if path.suffix == ".gz" else data)
+    out = [(n, _parse_chunk(lines, day)) for n, lines in _chunks(stream, done, batch_size)]
+    return (out[-1][0] if out else done), out
+
+
 def _write_parsed(
-    store: Store, job: _Chunk, parsed: Future[Parsed] | Parsed, report: ImportReport
+    store: Store, job: _Chunk, parsed: Future[Any] | Parsed, report: ImportReport
 ) -> None:
-    rows, problems, skipped = parsed.result() if isinstance(parsed, Future) else parsed
+    result = parsed.result() if isinstance(parsed, Future) else parsed
+    if job.path is None:
+        _write_chunk(store, job.key, job.day, job.lineno, result, report)
+        return
+    last, chunks = result
+    if job.done and any(n > job.done for n, _ in chunks):
+        report.resumed_from[job.path.name] = job.done  # there is work left after a kill
+    for lineno, rows in chunks:
+        _write_chunk(store, job.key, job.day, lineno, rows, report)
+    report.lines += last
+
+
+def _write_chunk(
+    store: Store, key: str, day: date | None, lineno: int, parsed: Parsed, report: ImportReport
+) -> None:
+    rows, problems, skipped = parsed
     for message in problems:
         log.warning("%s", message)
-    if job.day is not None:
-        _mark_replacements(store, rows, job.day)
-    store.write_rows(rows, checkpoint=(job.key, str(job.lineno)))
+    if day is not None:
+        _mark_replacements(store, rows, day)
+    store.write_rows(rows, checkpoint=(key, str(lineno)))
     report.stored += len(rows.papers)
     report.skipped += skipped
 
@@ -327,6 +369,8 @@ def _kaggle(obj: dict[str, Any]) -> tuple[Paper, list[Announcement]]:
 
 def _name(parsed: list[str]) -> str:
     """["Vaswani", "Ashish", ""] -> "Ashish Vaswani"; a suffix ("Jr") goes last."""
+    if len(parsed) == 3 and not parsed[2]:  # no suffix: nearly every name, the quick way
+        return f"{parsed[1]} {parsed[0]}".strip()
     return " ".join([x for x in (parsed[1], parsed[0], *parsed[2:]) if x]).strip()
 
 

@@ -171,10 +171,8 @@ class Store:
     # ---- state ---------------------------------------------------------------------------
 
     def _set_state(self, conn: Connection, key: str, value: str) -> None:
-        stmt = self._insert(state).values(key=key, value=value)
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=[state.c.key], set_={"value": value})
-        )
+        # raw SQL: every written batch sets two keys (checkpoint, generation)
+        conn.exec_driver_sql(self._sql(_SET_STATE), (key, value))
 
     def set_state(self, key: str, value: str) -> None:
         with self.engine.begin() as conn:
@@ -182,7 +180,7 @@ class Store:
 
     def get_state(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
-            v = conn.execute(select(state.c.value).where(state.c.key == key)).scalar()
+            v = conn.exec_driver_sql(self._sql(_GET_STATE), (key,)).scalar()
         return default if v is None else v
 
     def reserve_slot(self, key: str, interval: float) -> float:
@@ -303,16 +301,15 @@ class Store:
 
     def first_days(self, ids: Sequence[str]) -> dict[str, date]:
         """The earliest announcement day of each of `ids` that has one."""
-        a = announcements.c
         out: dict[str, date] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(ids), 500):
-                q = (
-                    select(a.paper_id, func.min(a.day))
-                    .where(a.paper_id.in_(list(ids[i : i + 500])))
-                    .group_by(a.paper_id)
+                part = tuple(ids[i : i + 500])
+                sql = (
+                    "SELECT paper_id, min(day) FROM announcements "
+                    f"WHERE paper_id IN ({', '.join('?' * len(part))}) GROUP BY paper_id"
                 )
-                out.update({pid: _as_date(d) for pid, d in conn.execute(q)})
+                out.update({p: _as_date(d) for p, d in conn.exec_driver_sql(self._sql(sql), part)})
         return out
 
     def estimate_papers(self) -> int:
@@ -357,6 +354,11 @@ INSERT INTO announcements (category, day, paper_id, kind) VALUES (?, ?, ?, ?)
 ON CONFLICT (category, day, paper_id) DO UPDATE SET kind = excluded.kind
 """
 
+
+_SET_STATE = """
+INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
+_GET_STATE = "SELECT value FROM state WHERE key = ?"
 
 # Concurrent writers of the same announcement could both count it; ingestion runs one writer
 # per source, and `coolpapers import` of the same files again adds nothing.
