@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from coolpapers import ids
 from coolpapers.records import Kind
+from coolpapers.sources import files
 from coolpapers.sources.files import ImportReport, estimated_listing_day, import_files
 from coolpapers.store import Store
 from coolpapers.store.schema import announcements, day_counts, papers
@@ -238,6 +239,40 @@ def test_gz_and_plain_files_import_the_same(tmp_path: Path) -> None:
     assert a.count_papers() == 172 + 200
     a.engine.dispose()
     b.engine.dispose()
+
+
+@pytest.mark.parametrize("whole_file_bytes", [1 << 20, 0])
+def test_parser_processes_import_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_file_bytes: int
+) -> None:
+    """Big imports are parsed in other processes: small files handed over whole, big ones in
+    chunks of lines (WHOLE_FILE_BYTES 0). Same rows, same checkpoints, same resume."""
+    paths = [copy(p, tmp_path) for p in sorted(SAMPLE.glob("*.jsonl.gz"))]
+    kaggle = copy(shared(*KAGGLE), tmp_path)
+    inline = other_store(tmp_path, "inline.db")
+    ra = import_files(inline, [*paths, kaggle], batch_size=300)
+    monkeypatch.setattr(files, "PIPELINE_BYTES", 0)  # parser processes for any size
+    monkeypatch.setattr(files, "WHOLE_FILE_BYTES", whole_file_bytes)
+    piped = other_store(tmp_path, "piped.db")
+    calls = {"n": 0}
+    real = piped.write_rows
+
+    def dying(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 12:  # killed in the middle
+            raise RuntimeError("killed")
+        real(*args, **kwargs)
+
+    piped.write_rows = dying  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="killed"):
+        import_files(piped, [*paths, kaggle], batch_size=300)
+    del piped.write_rows
+    rb = import_files(piped, [*paths, kaggle], batch_size=300)
+    assert len(rb.resumed_from) == 1 and rb.stored < ra.stored  # no file was done twice
+    assert rb.lines == ra.lines and rb.skipped == ra.skipped == 0
+    assert snapshot(piped) == snapshot(inline)
+    inline.engine.dispose()
+    piped.engine.dispose()
 
 
 # ---- the Kaggle snapshot -------------------------------------------------------------
