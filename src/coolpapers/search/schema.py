@@ -11,8 +11,9 @@ from sqlalchemy import Column, Date, Integer, LargeBinary, MetaData, SmallIntege
 metadata = MetaData()
 
 # One row per paper, kept in step with `papers` by database triggers (same transaction as the
-# write). `docid` is a stable integer key: the FTS5 rowid and the vector-index key (the papers
-# table has a text primary key, and SQLite may renumber implicit rowids on VACUUM).
+# write; on SQLite a new paper waits in `search_queue` until the indexer adds its row).
+# `docid` is a stable integer key: the FTS5 rowid and the vector-index key (the papers table
+# has a text primary key, and SQLite may renumber implicit rowids on VACUUM).
 # `day`: the first announcement day, else the v1 date (date ranges and date sort).
 # `dirty`: text changed since keywords and embedding were computed (`coolpapers index`).
 # `fts`: SQLite's FTS5 index holds the current text (0: the indexer adds it, search_0002);
