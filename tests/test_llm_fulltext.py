@@ -38,18 +38,15 @@ def test_clean_normalises_pdfium_quirks() -> None:
     assert not any(line.strip().isdigit() for line in text.splitlines())  # page numbers
 
 
-def test_trim_drops_references_then_appendix_then_cuts() -> None:
+def test_shorter_drops_references_then_appendix() -> None:
     body = "Introduction\n" + "Method text. " * 200
     refs = "\nReferences\n" + "[1] A. Author. A title. 2020.\n" * 100
     appx = "\nAppendix\n" + "Proof details. " * 200
-    text = body + refs + appx
-    assert fulltext.trim(text, len(text)) == text
-    no_refs = fulltext.trim(text, len(body) + len(appx) + 10)
+    no_refs, body_only = fulltext.shorter(body + refs + appx)
     assert "[1] A. Author" not in no_refs and "Proof details" in no_refs
-    body_only = fulltext.trim(text, len(body) + 10)
     assert "Proof details" not in body_only and body_only.startswith("Introduction")
-    cut = fulltext.trim(text, 500)
-    assert len(cut) <= 505 and cut.endswith("[…]")
+    assert len(body_only) < len(no_refs) < len(body + refs + appx)
+    assert fulltext.shorter(body) == []  # nothing to leave out
 
 
 def test_real_pdf_through_paced_client_is_extracted_and_stored_once(faq_store: Store) -> None:
@@ -71,7 +68,7 @@ def test_real_pdf_through_paced_client_is_extracted_and_stored_once(faq_store: S
     assert "\r" not in t and "\ufffe" not in t
     assert "English-to-German" in t and "transduction models in" in t
     assert "Scaled Dot-Product Attention" in t
-    trimmed = fulltext.trim(t, 30_000)
+    trimmed = fulltext.shorter(t)[-1]
     assert "Scaled Dot-Product Attention" in trimmed
     assert "Learning phrase representations using rnn encoder-decoder" in t
     assert "Learning phrase representations using rnn encoder-decoder" not in trimmed

@@ -1,5 +1,5 @@
 """A paper's full text: its PDF from arXiv (through the one paced client), text extracted with
-pypdfium2, cleaned, stored once per version, and trimmed to the model's context budget.
+pypdfium2, cleaned and stored once per version (llm/context.py fits it to the model's window).
 
 Why pypdfium2: measured on the shared real PDFs (1,289 pages) it is the fastest maintained
 extractor (2.05 s; PyMuPDF 2.61 s, pypdf 30 s, pdfminer.six 65 s), and it is Apache-2.0/BSD,
@@ -119,20 +119,6 @@ def _dehyphenate(text: str) -> str:
         return f"{left}-{right}"
 
     return _BREAK.sub(fix, text)
-
-
-def trim(text: str, budget: int) -> str:
-    """The text within `budget` characters: first without references, then without the
-    appendix, then cut at a paragraph end (the introduction and method matter most)."""
-    if len(text) <= budget:
-        return text
-    for candidate in shorter(text):
-        if len(candidate) <= budget:
-            return candidate
-    text = split(text)[0]
-    cut = text.rfind("\n\n", 0, budget)
-    cut = cut if cut > budget // 2 else budget
-    return text[:cut].rstrip() + "\n\n[…]"
 
 
 def shorter(text: str) -> list[str]:
