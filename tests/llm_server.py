@@ -40,6 +40,7 @@ class FakeLLM:
     fail_call: int | None = None
     fail_after: int = 2
     status: int = 200  # anything else: an error body for every request
+    finish_reason: str = "stop"  # "length": every answer ends as if cut at max_tokens
     calls: list[dict[str, Any]] = field(default_factory=list)
     active: int = 0  # requests being answered now, and the most at once
     max_active: int = 0
@@ -108,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
                 choices=[
                     Choice(
                         index=0,
-                        finish_reason="stop",
+                        finish_reason=llm.finish_reason,  # type: ignore[arg-type]
                         message=ChatCompletionMessage(role="assistant", content=text),
                     )
                 ],
@@ -138,7 +139,15 @@ class _Handler(BaseHTTPRequestHandler):
                 if llm.delay:
                     time.sleep(llm.delay)
             self._event(
-                chunk(choices=[ChunkChoice(index=0, delta=ChoiceDelta(), finish_reason="stop")])
+                chunk(
+                    choices=[
+                        ChunkChoice(
+                            index=0,
+                            delta=ChoiceDelta(),
+                            finish_reason=llm.finish_reason,  # type: ignore[arg-type]
+                        )
+                    ]
+                )
             )
             if (body.get("stream_options") or {}).get("include_usage"):
                 self._event(chunk(choices=[], usage=_usage(messages, text)))

@@ -206,6 +206,8 @@ def test_newer_version_flags_answer_and_regeneration_rules(env: Env) -> None:
     add_papers(env.store, [paper("2606.00003", version=2)])
     j = env.client.get("/api/papers/2606.00003/faq?lang=en").json()
     assert j["outdated"] is True and j["paper_version"] == 1 and j["latest_version"] == 2
+    frag = html.fromstring(env.client.get("/arxiv/kimi?paper=2606.00003&lang=en").text)
+    assert frag.xpath("//p[@class='faq-outdated']")[0].text_content().startswith("arXiv has v2")
     events = env.post("2606.00003", lang="en", regenerate=1)  # outdated: any reader may
     assert events[-1][0] == "done" and events[-1][1]["paper_version"] == 2
     assert env.client.get("/api/papers/2606.00003/faq?lang=en").json()["outdated"] is False
@@ -215,6 +217,25 @@ def test_newer_version_flags_answer_and_regeneration_rules(env: Env) -> None:
     ) as r:
         assert r.status_code == 200 and sse_events(r)[-1][0] == "done"
     assert len(env.llm.calls) == 18  # type: ignore[union-attr]
+
+
+def test_a_failed_regeneration_keeps_the_earlier_answer(faq_store: Store) -> None:
+    # Call 7 is the first of the regeneration: it breaks mid-stream.
+    with FakeLLM(fail_call=7, fail_after=1) as llm:
+        e = Env(faq_store, faq_settings(llm.url, llm_admin_token="s3cret"), llm)
+        try:
+            first = e.post("2606.00002", lang="en")[-1][1]
+            headers = {"Authorization": "Bearer s3cret"}
+            url = "/api/papers/2606.00002/faq?lang=en&regenerate=1"
+            with e.client.stream("POST", url, headers=headers) as r:
+                assert sse_events(r)[-1][0] == "error"
+            j = e.client.get("/api/papers/2606.00002/faq?lang=en").json()
+            assert j["status"] == "done" and j["error"] and j["html"] == first["html"]
+            # Opening the panel again serves that answer at once: no new LLM work, no limit.
+            assert e.post("2606.00002", lang="en")[-1] == ("done", first)
+            assert len(llm.calls) == 7
+        finally:
+            e.workers.stop()
 
 
 def test_followup_continues_the_conversation_and_is_limited(faq_store: Store) -> None:

@@ -4,6 +4,7 @@ paced client; extraction, cleaning, trimming, stored once, abstract as the fallb
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -74,6 +75,21 @@ def test_real_pdf_through_paced_client_is_extracted_and_stored_once(faq_store: S
     assert "Learning phrase representations using rnn encoder-decoder" not in trimmed
 
 
+def test_concurrent_asks_download_a_pdf_once(faq_store: Store) -> None:
+    pdf = shared("pdfs", "arxiv", "1706.03762.pdf").read_bytes()
+    p = paper("1706.03762", version=7)
+    add_papers(faq_store, [p])
+    with Replay() as server:
+        slow = Reply(200, pdf, {"Content-Type": "application/pdf"}, delay=0.5)
+        server.add("/pdf/1706.03762v7", slow)
+        settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01)
+        with ArxivClient(faq_store, settings) as client, ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda _: fulltext.get(faq_store, client, settings, p), range(4)))
+        assert len(server.hits_for("/pdf/1706.03762v7")) == 1  # the zh and en FAQs, say
+    assert {g.source for g in got} == {"pdf"} and len({g.text for g in got}) == 1
+    assert not fulltext._locks  # nothing kept once done
+
+
 def test_missing_pdf_falls_back_to_the_abstract(faq_store: Store) -> None:
     p = paper("2606.00042", version=2)
     add_papers(faq_store, [p])
@@ -85,6 +101,24 @@ def test_missing_pdf_falls_back_to_the_abstract(faq_store: Store) -> None:
             fulltext.get(faq_store, client, settings, p)
         assert len(server.hits) == 1  # the miss is remembered for this version
     assert got.source == "abstract" and got.text == p.abstract
+
+
+def test_an_unreachable_arxiv_is_not_remembered_as_no_pdf(faq_store: Store) -> None:
+    pdf = shared("pdfs", "arxiv", "1706.03762.pdf").read_bytes()
+    p = paper("1706.03762", version=7)
+    add_papers(faq_store, [p])
+    with Replay() as server:
+        busy = Reply(503, b"busy", {"Retry-After": "0"})
+        ok = Reply(200, pdf, {"Content-Type": "application/pdf"})
+        server.add("/pdf/1706.03762v7", [busy, busy, ok])
+        settings = faq_settings(
+            arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01, arxiv_max_retries=1
+        )
+        with ArxivClient(faq_store, settings) as client:
+            down = fulltext.get(faq_store, client, settings, p)  # 503 twice: gives up
+            up = fulltext.get(faq_store, client, settings, p)  # arXiv is back
+        assert len(server.hits_for("/pdf/1706.03762v7")) == 3
+    assert down.source == "abstract" and up.source == "pdf" and up.pages == 15
 
 
 @pytest.mark.parametrize("name", ["2205.14135.pdf", "1903.10676.pdf", "2203.00130v1.pdf"])

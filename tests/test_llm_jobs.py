@@ -107,6 +107,22 @@ def test_mid_stream_failure_keeps_nothing_and_next_ask_succeeds(faq_store: Store
     assert service.queue.status(p.id, "en").state == "done"
 
 
+def test_answers_cut_at_the_length_limit_are_marked(faq_store: Store) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    with FakeLLM(finish_reason="length") as llm:
+        service = FaqService(faq_store, faq_settings(llm.url))
+        pool = Workers(service, slots=1, poll=0.02).start()
+        try:
+            service.ask(p, "en")
+            wait_for(lambda: service.answer(p.id, "en") is not None)
+        finally:
+            pool.stop()
+    a = service.answer(p.id, "en")
+    assert a is not None and a.usage["cut"] == 6
+    assert all(text.endswith(" …") for _, text in a.turns)
+
+
 def test_killed_worker_lease_expires_and_another_finishes(faq_store: Store) -> None:
     p = paper()
     add_papers(faq_store, [p])

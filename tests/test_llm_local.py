@@ -147,6 +147,25 @@ def test_restarted_on_the_same_port_after_a_crash(server: local.LocalServer) -> 
 
 
 @needs_llama
+def test_a_hung_server_is_killed_and_restarted(server: local.LocalServer) -> None:
+    server.probe_every, server.hung_after = 0.2, 2.0
+    try:
+        pid, restarts = server.pid, server.restarts
+        assert pid is not None
+        time.sleep(1.0)  # probes answered: a live server is left alone
+        assert server.restarts == restarts and server.pid == pid
+        os.kill(pid, signal.SIGSTOP)  # alive to poll(), deaf to HTTP
+        deadline = time.monotonic() + 60
+        while server.restarts == restarts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.restarts == restarts + 1
+        assert server.wait_healthy(60) and server.pid not in (None, pid)
+        assert _ask(server).strip()
+    finally:
+        server.probe_every, server.hung_after = local.PROBE_EVERY, local.HUNG_AFTER
+
+
+@needs_llama
 def test_stop_leaves_nothing(server: local.LocalServer) -> None:
     pid = server.pid
     assert pid is not None

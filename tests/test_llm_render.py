@@ -30,6 +30,12 @@ def test_display_math_and_bracket_delimiters() -> None:
     assert 'translate="no"' in html
 
 
+def test_dollar_amounts_are_money_not_math() -> None:
+    html = render.markdown("It costs $5 and $10 a day; the $2$-norm of $x_1$ is $O(n^2)$.")
+    assert _math(html) == ["$2$", "$x_1$", "$O(n^2)$"]
+    assert "costs $5 and $10 a day" in html
+
+
 def test_math_delimiters_in_code_are_left_alone() -> None:
     html = render.markdown("```python\nx = a_b * c  # \\(not math\\) $y_1$\n```\n\nand `$k_1$`")
     assert "<pre><code" in html and r"\(not math\)" in html

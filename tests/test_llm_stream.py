@@ -42,16 +42,18 @@ def test_readers_follow_attempts_and_get_the_final_answer(faq_store: Store) -> N
         early: Events = []
         task = asyncio.create_task(reader(early))
         await asyncio.sleep(0.05)
-        dead = q.claim("w1", 0.2, 4)
+        lease = 0.6  # long enough for the steps below on a loaded machine
+        dead = q.claim("w1", lease, 4)
         assert dead is not None
-        q.append(dead, 1, 0, "first answer, $a_1 * b_2$", 0.2)
-        q.append(dead, 2, 1, "second ans", 0.2)
+        assert q.append(dead, 1, 0, "first answer, $a_1 * b_2$", lease)
+        assert q.append(dead, 2, 1, "second ans", lease)  # renews the lease
+        renewed = time.monotonic()
         await asyncio.sleep(0.1)
         late: Events = []
         late_task = asyncio.create_task(reader(late))
         await asyncio.sleep(0.1)
         assert hub.watching() == 1  # one poller for both readers
-        time.sleep(0.15)  # w1 dies: its lease runs out
+        time.sleep(max(0.0, renewed + lease + 0.05 - time.monotonic()))  # w1's lease runs out
         new = q.claim("w2", 5.0, 4)
         assert new is not None and new.attempt == dead.attempt + 1
         q.append(new, 1, 0, "redone", 5.0)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pypdfium2 as pdfium
 from sqlalchemy import select
@@ -166,21 +170,56 @@ def pdf_url(settings: Settings, paper: Paper) -> str:
 def get(store: Store, client: ArxivClient | None, settings: Settings, paper: Paper) -> FullText:
     """The paper's text for the model: stored if extracted before (for this version), else
     downloaded once and stored; the abstract when there is no PDF (or no client)."""
+    row = _stored(store, paper)
+    if not _fresh(row, paper) and client is not None:
+        # One download per paper in this process: the zh and en FAQs of a paper often start
+        # together; the second waits and then reads what the first stored.
+        with _downloading(paper.id):
+            row = _stored(store, paper)
+            if not _fresh(row, paper):
+                row = _download(store, client, settings, paper)
+    if row is not None and row["source"] == "pdf" and row["text"]:
+        return FullText("pdf", str(row["text"]), int(row["pages"] or 0))
+    return FullText("abstract", paper.abstract, 0)
+
+
+_locks: dict[str, tuple[threading.Lock, int]] = {}  # paper id -> (lock, threads using it)
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _downloading(paper_id: str) -> Iterator[None]:
+    with _locks_guard:
+        lock, users = _locks.get(paper_id, (threading.Lock(), 0))
+        _locks[paper_id] = (lock, users + 1)
+    try:
+        with lock:
+            yield
+    finally:
+        with _locks_guard:
+            lock, users = _locks[paper_id]
+            if users == 1:
+                del _locks[paper_id]
+            else:
+                _locks[paper_id] = (lock, users - 1)
+
+
+def _stored(store: Store, paper: Paper) -> Mapping[str, Any] | None:
     with store.engine.connect() as conn:
-        row = (
+        return (
             conn.execute(select(faq_fulltext).where(faq_fulltext.c.paper_id == paper.id))
             .mappings()
             .first()
         )
-    fresh = row is not None and (row["version"] or 0) >= (paper.version or 0)
-    if not fresh and client is not None:
-        row = _download(store, client, settings, paper)
-    if row is not None and row["source"] == "pdf" and row["text"]:
-        return FullText("pdf", row["text"], row["pages"])
-    return FullText("abstract", paper.abstract, 0)
 
 
-def _download(store: Store, client: ArxivClient, settings: Settings, paper: Paper) -> dict:
+def _fresh(row: Mapping[str, Any] | None, paper: Paper) -> bool:
+    return row is not None and (row["version"] or 0) >= (paper.version or 0)
+
+
+def _download(
+    store: Store, client: ArxivClient, settings: Settings, paper: Paper
+) -> dict[str, Any] | None:
     url = pdf_url(settings, paper)
     source, text, pages = "missing", "", 0
     try:
@@ -188,9 +227,16 @@ def _download(store: Store, client: ArxivClient, settings: Settings, paper: Pape
         got = extract(resp.content)
         if got.text.strip():
             source, text, pages = "pdf", got.text, got.pages
-    except (FetchError, ValueError) as e:
+    except FetchError as e:
+        if e.status is None or e.status >= 500 or e.status == 429:
+            # arXiv unreachable or overloaded (the client has retried): nothing is
+            # remembered, so the next conversation asks for the PDF again.
+            log.warning("full text of %s unavailable for now: %s", paper.id, e)
+            return None
         # No PDF (withdrawn, or arXiv says 404): remembered for this version, so the
         # abstract is used without asking arXiv again.
+        log.warning("no full text for %s: %s", paper.id, e)
+    except ValueError as e:  # not a readable PDF: the same again next time
         log.warning("no full text for %s: %s", paper.id, e)
     row = {
         "paper_id": paper.id,

@@ -71,6 +71,11 @@ POLL = 1.0  # seconds between the supervisor's checks of the child
 MAX_BACKOFF = 30.0  # seconds, the longest wait before restarting a server that keeps dying
 STABLE = 60.0  # a child that lived this long resets the backoff: it was not a crash loop
 TERM_GRACE = 5.0  # seconds between SIGTERM and SIGKILL in stop()
+# A running child must answer some HTTP request at least this often, else it is taken as hung
+# (SIGSTOPped, a deadlocked event loop, swapped to death), killed and restarted. The probe
+# asks for a page outside the model lock, so a long generation does not look like a hang.
+PROBE_EVERY = 10.0  # seconds between liveness probes
+HUNG_AFTER = 60.0  # seconds without any HTTP answer
 LOG_TAIL = 2000  # characters of the server's output quoted in a LocalServerError
 
 # Runs in the child before the server (Linux): die with the thread that started us. Set here,
@@ -188,6 +193,7 @@ class LocalServer:
         self.log_file = log_file
         self.flash_attn = flash_attn
         self.restarts = 0
+        self.probe_every, self.hung_after = PROBE_EVERY, HUNG_AFTER
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None  # our own temp file when no log_file is given
         self._log_offset = 0  # where the current child's output starts in the log
@@ -329,36 +335,72 @@ class LocalServer:
         finally:
             self._spawned.set()
         backoff = 1.0
-        while not self._stopping.wait(POLL):
-            proc = self._proc
-            if proc is None or proc.poll() is None or not self._supervising.is_set():
-                continue  # running, or still being started by start() (which handles exits)
-            lived = time.monotonic() - self._spawned_at
-            if lived >= STABLE:
-                backoff = 1.0
-            log.warning(
-                "local LLM server (pid %d) exited with %s after %.0f s; restarting it on port "
-                "%d in %.0f s. Its last output:\n%s",
-                proc.pid,
-                proc.returncode,
-                lived,
-                self.port,
-                backoff,
-                self._tail(),
-            )
-            if self._stopping.wait(backoff):
-                break
-            backoff = min(backoff * 2, MAX_BACKOFF)
-            try:
-                if not self._spawn():
-                    break
-            except OSError as e:
-                log.error("could not restart the local LLM server: %s", e)
-                continue
-            self.restarts += 1
-            proc = self._proc
-            if proc is not None and self._ready(proc, self.startup_timeout):
-                log.info("local LLM server restarted on %s (pid %d)", self.base_url, proc.pid)
+        last_answer = next_probe = time.monotonic()
+        http = httpx.Client(trust_env=False)
+        try:
+            while not self._stopping.wait(min(POLL, self.probe_every)):
+                proc = self._proc
+                now = time.monotonic()
+                if proc is None or not self._supervising.is_set():
+                    last_answer = now  # still being started by start(), which handles exits
+                    continue
+                if proc.poll() is None:
+                    if now < next_probe:
+                        continue
+                    next_probe = now + self.probe_every
+                    if self._responds(http):
+                        last_answer = now
+                    elif now - last_answer > self.hung_after:
+                        log.warning(
+                            "local LLM server (pid %d) has answered nothing for %.0f s: killing it",
+                            proc.pid,
+                            now - last_answer,
+                        )
+                        _terminate(proc)
+                    continue
+                backoff = self._restart(proc, backoff)
+                last_answer = next_probe = time.monotonic()
+        finally:
+            http.close()
+
+    def _restart(self, proc: subprocess.Popen[bytes], backoff: float) -> float:
+        """Start a new child on the same port after `proc` exited, waiting `backoff` seconds
+        first (doubled while it keeps dying); returns the next back-off."""
+        lived = time.monotonic() - self._spawned_at
+        if lived >= STABLE:
+            backoff = 1.0
+        log.warning(
+            "local LLM server (pid %d) exited with %s after %.0f s; restarting it on port "
+            "%d in %.0f s. Its last output:\n%s",
+            proc.pid,
+            proc.returncode,
+            lived,
+            self.port,
+            backoff,
+            self._tail(),
+        )
+        if self._stopping.wait(backoff):
+            return backoff
+        next_backoff = min(backoff * 2, MAX_BACKOFF)
+        try:
+            if not self._spawn():
+                return next_backoff
+        except OSError as e:
+            log.error("could not restart the local LLM server: %s", e)
+            return next_backoff
+        self.restarts += 1
+        new = self._proc
+        if new is not None and self._ready(new, self.startup_timeout):
+            log.info("local LLM server restarted on %s (pid %d)", self.base_url, new.pid)
+        return next_backoff
+
+    def _responds(self, http: httpx.Client) -> bool:
+        """Any HTTP answer at all, from a route that does not wait for the model lock."""
+        try:
+            http.get(f"http://{self.host}:{self.port}/coolpapers-liveness", timeout=5.0)
+        except httpx.HTTPError:
+            return False
+        return True
 
     def _spawn(self) -> bool:
         """Start a child (False: stop() was called first)."""

@@ -52,7 +52,8 @@ def _parser() -> MarkdownIt:
     # html=False: raw HTML in the model's text is shown as text, never passed through.
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
-    md.use(dollarmath_plugin, allow_space=True, allow_digits=True, double_inline=True)
+    # allow_digits=False: "$5 and $10" is money, not math (a closing $ never precedes a digit)
+    md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True)
     md.add_render_rule("math_inline", _math(False))
     md.add_render_rule("math_inline_double", _math(True))
     md.add_render_rule("math_block", _math(True))

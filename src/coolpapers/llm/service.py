@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from coolpapers.config import Settings
 from coolpapers.llm import prompts as prompts_
 from coolpapers.llm import render
-from coolpapers.llm.jobs import DONE, JobQueue, JobStatus
+from coolpapers.llm.jobs import DONE, FAILED, JobQueue, JobStatus
 from coolpapers.llm.schema import faq_answers, faq_counters, faq_ratelimit
 from coolpapers.records import Paper
 from coolpapers.store import Store
@@ -105,8 +105,9 @@ class FaqService:
     def view(self, paper: Paper, lang: str) -> View:
         job = self.queue.status(paper.id, lang)
         answer = self.answer(paper.id, lang)
-        # A regeneration in progress still shows the old complete answer meanwhile.
-        status = job.state if job.state != "none" or answer is None else DONE
+        # A complete answer stays the answer when a regeneration of it failed (the error is
+        # reported beside it); while a regeneration runs, readers follow the new stream.
+        status = DONE if answer is not None and job.state in ("none", FAILED) else job.state
         return View(status, job, answer, paper.version)
 
     def ask(self, paper: Paper, lang: str, *, force: bool = False) -> str:

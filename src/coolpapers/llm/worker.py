@@ -150,6 +150,12 @@ class Conversation:
                     pending.append(choice.delta.content)
                 if choice.finish_reason:
                     finished = True
+                    if choice.finish_reason == "length":
+                        # Cut at the answer-length limit (COOLPAPERS_LLM_MAX_ANSWER_TOKENS):
+                        # complete as far as the settings allow; the reader sees it was cut.
+                        usage["cut"] = usage.get("cut", 0) + 1
+                        parts.append(" …")
+                        pending.append(" …")
             if pending and time.monotonic() - last >= self.flush:
                 await self._write(turn, "".join(pending))
                 pending.clear()

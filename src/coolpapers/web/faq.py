@@ -124,7 +124,8 @@ def router(site: Any) -> APIRouter:
             "configured": service.configured,
             "status": v.status,
             "position": v.job.position,
-            "error": v.job.error if v.status == FAILED else None,
+            # also when a regeneration failed and the older complete answer is served
+            "error": v.job.error if v.job.state == FAILED else None,
             "latest_version": v.latest_version,
             "outdated": v.outdated,
         }
@@ -172,7 +173,7 @@ def router(site: Any) -> APIRouter:
             return error(503, help_text(site.settings), configured=False)
         lang = service.lang(lang)
         v = await run_in_threadpool(service.view, paper, lang)
-        if not regenerate and v.answer is not None and v.job.state in (DONE, "none"):
+        if not regenerate and v.status == DONE and v.answer is not None:
             # Cached: the whole answer in one event, no poller involved, never limited.
             body = sse("done", answer_json(v.answer))
             return Response(body, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -259,9 +260,15 @@ def router(site: Any) -> APIRouter:
         if p is None:
             return HTMLResponse(f'<p class="faq-error">No paper {escape(paper)}.</p>', 404)
         lang = service.lang(lang)
-        answer = await run_in_threadpool(service.answer, p.id, lang)
-        if answer is not None:
-            return HTMLResponse(answer.html)
+        v = await run_in_threadpool(service.view, p, lang)
+        if v.answer is not None:
+            note = ""
+            if v.outdated:  # the version papers.cool users asked to be told about
+                note = (
+                    f'<p class="faq-outdated">arXiv has v{v.latest_version}: this FAQ was '
+                    f"made from v{v.answer.paper_version}.</p>\n"
+                )
+            return HTMLResponse(note + v.answer.html)
         if not service.configured:
             return HTMLResponse(f'<p class="faq-help">{escape(help_text(site.settings))}</p>')
         if request.method == "POST":

@@ -105,9 +105,11 @@
       const seen = SEEN[j.source] ? ` (${SEEN[j.source]})` : "";
       this.meta.textContent = `${j.model} · prompts ${j.prompt_version} · from ${v || "the paper"}${seen}`;
       if (j.outdated) {
-        this.say(`arXiv has v${j.latest_version}: this answer was made from ${v}.`, "outdated");
+        const failed = j.error ? ` Regenerating failed (${j.error}).` : "";
+        this.say(`arXiv has v${j.latest_version}: this answer was made from ${v}.${failed}`, "outdated");
         this.regen.hidden = false;
-      } else this.say("");
+      } else if (j.error) this.say(`Regenerating failed (${j.error}); this is the earlier answer.`, "error");
+      else this.say("");
       this.follow.hidden = false;
     }
 
