@@ -40,16 +40,36 @@
     try { return new URL(url); } catch (e) { return null; }
   }
 
-  /** The site a URL belongs to, if the extension works there: arxiv, openreview, acl, hf. */
+  // ACL Anthology paper ids: new style (2023.acl-long.1, 2022.findings-emnlp.12) and old style
+  // (P19-1001, W18-5446). Anything else there (events, people, volumes, venues) is no paper.
+  const ACL_PAPER = /^(?:\d{4}\.[a-z\d]+(?:-[a-z\d]+)*\.\d+|[A-Z]\d{2}-\d{4})$/i;
+
+  /** The arXiv id at the head of a path's rest ("2309.16354v2/#S3", "hep-th/9901001v1.pdf"),
+   * only when the rest starts with it: "/html/foo/2309.16354" names no paper. */
+  function headId(rest, whole) {
+    let s;
+    try { s = decodeURIComponent(rest); } catch (e) { return null; }
+    s = s.replace(/\.pdf$/, "");
+    const id = idsInText(s)[0];
+    if (!id || !s.startsWith(id)) return null;
+    const tail = s.slice(id.length);
+    // whole: the id is all the segment says (huggingface.co/papers/<id>), a version at most
+    return (whole ? /^(v\d+)?\/?$/ : /^(v\d+)?(\/|$)/).test(tail) ? id : null;
+  }
+
+  /** The kind of paper page a URL is, if it is one the extension maps: arxiv (abs / pdf / html
+   * of an id), openreview (forum or pdf with ?id=), acl (a paper id), hf (/papers/<arXiv id>).
+   * Listings, search, trending, daily pages, events, people: null. */
   function site(url) {
     const u = parse(url);
     if (!u || !/^https?:$/.test(u.protocol)) return null;
     const host = u.hostname.replace(/^www\./, "");
     const path = u.pathname;
-    if (/^(export\.)?arxiv\.org$/.test(host) && /^\/(abs|pdf|html)\//.test(path)) return "arxiv";
+    let m;
+    if (/^(export\.)?arxiv\.org$/.test(host) && (m = /^\/(abs|pdf|html)\/(.+)$/.exec(path)) && headId(m[2], false)) return "arxiv";
     if (host === "openreview.net" && /^\/(forum|pdf)\/?$/.test(path) && u.searchParams.get("id")) return "openreview";
-    if (host === "aclanthology.org" && /^\/[^/]+\/?$/.test(path) && path.length > 2) return "acl";
-    if (host === "huggingface.co" && /^\/papers\/[^/]+/.test(path)) return "hf";
+    if (host === "aclanthology.org" && (m = /^\/([^/]+?)(?:\.pdf|\/)?$/.exec(path)) && ACL_PAPER.test(m[1])) return "acl";
+    if (host === "huggingface.co" && (m = /^\/papers\/(.+)$/.exec(path)) && headId(m[1], true)) return "hf";
     return null;
   }
 
@@ -57,11 +77,8 @@
   function idFromUrl(url) {
     const s = site(url);
     if (s !== "arxiv" && s !== "hf") return null;
-    const u = parse(url);
-    const rest = decodeURIComponent(u.pathname.replace(/^\/(abs|pdf|html|papers)\//, ""))
-      .replace(/\.pdf$/, "");
     // the id is the head of the path: /html/2309.16354v2/#S3, /pdf/hep-th/9901001v1
-    return idsInText(rest)[0] || null;
+    return headId(parse(url).pathname.replace(/^\/(abs|pdf|html|papers)\//, ""), s === "hf");
   }
 
   /** Where a page whose URL names no arXiv id can be fetched to look for one (PDF pages have

@@ -17,8 +17,10 @@ from coolpapers.config import Settings
 from coolpapers.sources.client import (
     PACE_KEY,
     ArxivClient,
+    Busy,
     FetchError,
     LocalPacer,
+    SlotTooFar,
     retry_after_seconds,
 )
 from coolpapers.store.store import Store
@@ -277,3 +279,48 @@ def test_redirects_are_followed_and_paced(server: Replay, sqlite_store: Store) -
     old, new = server.hits
     assert (old.path, new.path) == ("/old", "/new")
     assert new.at - old.at >= MIN_GAP
+
+
+# ---- a reader's deadline (on-demand ids) ----------------------------------------------------
+
+
+def test_pacer_with_a_limit_takes_no_slot_it_will_not_wait_for() -> None:
+    sleep = FakeSleep()
+    pacer = LocalPacer(3.0, sleep=sleep, clock=sleep.now)
+    assert pacer.wait() == 0.0
+    with pytest.raises(SlotTooFar) as e:
+        pacer.wait(sleep.now() + 1.0)
+    assert e.value.at > sleep.now() + 2.5
+    # the refused caller took nothing: the next one still gets the slot 3 s after the first
+    assert 2.5 < pacer.wait(sleep.now() + 4.0) <= 3.0
+
+
+def test_deadline_cuts_a_slow_answer_and_the_backoff_short(
+    server: Replay, sqlite_store: Store
+) -> None:
+    server.add("/x", Reply(200, OK.encode(), {"Content-Type": "text/xml"}, delay=3.0))
+    with ArxivClient(sqlite_store, settings_for(server)) as client:
+        t0 = time.monotonic()
+        with client.deadline(1.0), pytest.raises(Busy) as e:
+            client.get_xml(f"{server.url}/x")
+        took = time.monotonic() - t0
+    # the read timed out at the deadline; the 5 s back-off is held for everyone, not waited
+    assert took < 2.0 and "ReadTimeout" in str(e.value)
+    assert 4.0 < e.value.retry_after <= 5.0
+    assert len(server.hits_for("/x")) == 1
+
+
+def test_deadline_allows_one_retry_then_fails(server: Replay, sqlite_store: Store) -> None:
+    server.add("/x", Reply(502, b"bad gateway"))
+    with (
+        fake_client(sqlite_store, settings_for(server)) as client,
+        client.deadline(60.0),
+        pytest.raises(FetchError) as e,
+    ):
+        client.get_xml(f"{server.url}/x")
+    assert not isinstance(e.value, Busy) and "gave up after 2 attempts" in str(e.value)
+    assert len(server.hits_for("/x")) == 2
+    # outside the block the harvest's full schedule applies again
+    with fake_client(sqlite_store, settings_for(server)) as client, pytest.raises(FetchError):
+        client.get_xml(f"{server.url}/x")
+    assert len(server.hits_for("/x")) == 2 + 4

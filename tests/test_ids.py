@@ -26,8 +26,11 @@ from coolpapers.ids import ArxivId, BadId, parse, split_version
         # old style
         ("hep-th/9901001", "hep-th/9901001", None),
         ("hep-th/9901001v2", "hep-th/9901001", 2),
-        ("math.GT/0309136", "math.GT/0309136", None),
-        ("math.GT/0309136v1", "math.GT/0309136", 1),
+        # with a subject class, as in old arxiv.org URLs: the class is not part of the id
+        ("math.GT/0309136", "math/0309136", None),
+        ("math.GT/0309136v1", "math/0309136", 1),
+        ("math/0309136", "math/0309136", None),
+        ("cs.AI/0101001", "cs/0101001", None),
         ("cond-mat/0207270", "cond-mat/0207270", None),
         # arXiv: prefixes, any case, surrounding whitespace
         ("arXiv:2309.16354", "2309.16354", None),
@@ -44,7 +47,8 @@ from coolpapers.ids import ArxivId, BadId, parse, split_version
         ("https://arxiv.org/pdf/2309.16354v2.pdf", "2309.16354", 2),
         ("https://arxiv.org/html/2309.16354v1", "2309.16354", 1),
         ("https://export.arxiv.org/abs/hep-th/9901001", "hep-th/9901001", None),
-        ("https://www.arxiv.org/abs/math.GT/0309136v1", "math.GT/0309136", 1),
+        ("https://www.arxiv.org/abs/math.GT/0309136v1", "math/0309136", 1),
+        ("https://arxiv.org/abs/math.GT/0309136", "math/0309136", None),
         ("arxiv.org/abs/1406.02661", "1406.2661", None),
         ("https://arxiv.org/pdf/hep-th/9901001v1.pdf", "hep-th/9901001", 1),
         # arXiv writes its own name "arXiv.org"; hosts are case-insensitive
@@ -77,6 +81,8 @@ def test_parse_accepted_forms(text: str, expected_id: str, expected_version: int
         "hep-th/9913001",  # old style, month 13
         "HEP-TH/9901001",  # archives are lower case
         "math.gt/0309136",  # subject classes are upper case
+        "math.GTX/0309136",  # ... and two letters
+        "math.GT/030913",
         "https://arxiv.org/abs/",
         "https://example.org/abs/2309.16354",
         "https://arxiv.org/list/cs.CV/new",
@@ -94,7 +100,7 @@ def test_bad_id_is_a_value_error_and_names_the_input() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2309.16354", "2309.16354v2", "1406.2661v1", "hep-th/9901001v3", "math.GT/0309136"],
+    ["2309.16354", "2309.16354v2", "1406.2661v1", "hep-th/9901001v3", "math/0309136"],
 )
 def test_str_round_trips(text: str) -> None:
     aid = parse(text)
@@ -105,6 +111,7 @@ def test_str_round_trips(text: str) -> None:
 def test_normalised_forms_print_canonically() -> None:
     assert str(parse("https://arxiv.org/pdf/1406.02661v3.pdf")) == "1406.2661v3"
     assert str(parse("arXiv:2309.16354")) == "2309.16354"
+    assert str(parse("math.GT/0309136v2")) == "math/0309136v2"
 
 
 def test_arxiv_id_is_hashable_and_frozen() -> None:

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from coolpapers.search.query import parse
+from coolpapers.search.query import MAX_PHRASE, MAX_TERMS, parse
 from coolpapers.search.service import Searcher
 from tests.search_fixtures import indexed
 
@@ -124,9 +124,36 @@ def test_paging_past_1000(indexed: Searcher) -> None:
     filtered = indexed.search("cat:cs", mode="keyword", page=42, per_page=25)
     assert filtered.total > 1050 and len(filtered.items) == 25
     assert indexed.search("model", mode="keyword", page=10_000).items == []
-    # hybrid ranks the first 1,000; deeper pages continue in keyword order (bounded work)
-    deep = indexed.search("model", page=41, per_page=25, snippets=False)
-    assert [r.paper.id for r in deep.items] == [r.paper.id for r in res.items]
+
+
+@pytest.mark.parametrize("query", ["diffusion model", "model"])
+def test_hybrid_paging_neither_repeats_nor_skips(indexed: Searcher, query: str) -> None:
+    def page(n: int, per: int) -> tuple[int, list[str]]:
+        r = indexed.search(query, page=n, per_page=per, snippets=False)
+        return r.total, [x.paper.id for x in r.items]
+
+    total, first = page(1, 300)  # the fused head and the start of the keyword tail at once
+    pages = [page(n, 25) for n in range(1, 13)]
+    assert {t for t, _ in pages} == {total}  # every page, the same total
+    assert [i for _, items in pages for i in items] == first
+    assert len(set(first)) == len(first)
+    keyword = indexed.search(query, mode="keyword", page=1, per_page=1).total
+    assert total >= keyword  # every keyword match is somewhere in the hybrid list
+    # deep pages go on in keyword order without the papers of the head
+    last = -(-total // 25)  # the last page: the list ends exactly at the total
+    assert len(page(last, 25)[1]) == total - (last - 1) * 25 and page(last + 1, 25)[1] == []
+    if total > 1025:
+        deep = page(41, 25)[1]
+        assert len(deep) == 25 and not set(deep) & set(first)
+
+
+def test_hybrid_says_no_match_for_words_no_paper_has(indexed: Searcher) -> None:
+    for nonsense in ("zzzqqqxxy", "qwxzv blorptang"):
+        res = indexed.search(nonsense)
+        assert res.total == 0 and res.items == []
+    # a word the corpus knows still brings its semantic neighbours when nothing matches all
+    res = indexed.search("attention zzzqqqxxy")
+    assert res.total > 0 and {r.source for r in res.items} == {"semantic"}
 
 
 @pytest.mark.parametrize(
@@ -159,6 +186,30 @@ def test_bad_syntax_falls_back_to_plain_terms(indexed: Searcher, bad: str) -> No
     ] == [r.paper.id for r in indexed.search(f"{plain} linear attention", mode="keyword").items][
         :3
     ] or not plain
+
+
+@pytest.mark.parametrize(
+    "flood", ["the " * 1000, "a " * 1000, "linear attention " * 400, "x" * 5000 + " attention"]
+)
+def test_long_and_repeated_queries_are_bounded(indexed: Searcher, flood: str) -> None:
+    q = parse(flood)
+    terms = [t for g in q.groups for t in g] + q.exclude
+    assert len(terms) == len(set(terms)) <= MAX_TERMS
+    assert all(len(t.words) <= MAX_PHRASE for t in terms)
+    # a pasted page of text is as cheap as its first few distinct words
+    res = indexed.search(flood, mode="keyword", per_page=5)
+    assert (
+        res.total
+        == indexed.search(" ".join(dict.fromkeys(flood.split()))[:500], mode="keyword").total
+    )
+
+
+def test_many_distinct_terms_keep_the_first_ones() -> None:
+    words = [f"w{i}" for i in range(100)]
+    q = parse(" ".join(words) + ' "a b c d e f g h i j k l m n o p"')
+    assert [g[0].words[0] for g in q.groups] == words[:MAX_TERMS]
+    assert parse('"' + " ".join(words[:30]) + '"').groups[0][0].words == tuple(words[:MAX_PHRASE])
+    assert parse("x -x").exclude and parse("x -x").groups  # excluding what is asked stays
 
 
 def test_query_language_parse() -> None:

@@ -47,6 +47,47 @@ test("supported sites, and pages that are not papers", () => {
   assert.equal(m.idFromUrl("https://huggingface.co/papers/trending"), null);
 });
 
+test("only paper pages are mapped: listings, trending, daily, events and people pages are not", () => {
+  // what such a page offers: links to arXiv papers and a generic title
+  const busy = { ids: ["2309.16354", "1406.2661"], title: "Daily Papers - Hugging Face" };
+  const notPapers = [
+    "https://huggingface.co/papers/trending", "https://huggingface.co/papers/date/2026-06-04",
+    "https://huggingface.co/papers/week/2026-W23", "https://huggingface.co/papers/month/2026-06",
+    "https://huggingface.co/papers?date=2026-06-04", "https://huggingface.co/papers/",
+    "https://huggingface.co/papers/2309.16354/extra", "https://huggingface.co/papers/x2309.16354",
+    "https://huggingface.co/2309.16354",
+    "https://aclanthology.org/events/", "https://aclanthology.org/events/acl-2023/",
+    "https://aclanthology.org/people/", "https://aclanthology.org/people/y/yoav-goldberg/",
+    "https://aclanthology.org/volumes/2023.acl-long/", "https://aclanthology.org/venues/acl/",
+    "https://aclanthology.org/faq/", "https://aclanthology.org/search/?q=bert",
+    "https://aclanthology.org/2023.acl-long.1.bib", "https://aclanthology.org/2023.acl-long/",
+    "https://openreview.net/group?id=ICLR.cc/2024/Conference", "https://openreview.net/forum?id=",
+    "https://openreview.net/profile?id=~Ada_Lovelace1", "https://openreview.net/",
+    "https://arxiv.org/abs/", "https://arxiv.org/pdf/", "https://arxiv.org/html/",
+    "https://arxiv.org/list/cs.CL/new", "https://arxiv.org/html/foo/2309.16354",
+    "https://arxiv.org/abs/see-2309.16354", "https://arxiv.org/search/?query=2309.16354",
+  ];
+  for (const url of notPapers) {
+    assert.equal(m.site(url), null, url);
+    assert.equal(m.idFromUrl(url), null, url);
+    assert.equal(m.targetForPage(B, url, busy), null, url); // the injected link and the menu
+    assert.equal(m.landingPage(url), null, url);
+  }
+  // paper pages of each site stay mapped (ACL: new- and old-style ids, landing page or PDF)
+  const papers = {
+    "https://aclanthology.org/2023.acl-long.1/": "acl", "https://aclanthology.org/2023.acl-long.1": "acl",
+    "https://aclanthology.org/2022.findings-emnlp.12.pdf": "acl", "https://aclanthology.org/P19-1001/": "acl",
+    "https://aclanthology.org/W18-5446.pdf": "acl", "https://openreview.net/forum?id=rJXMpikCZ&noteId=x": "openreview",
+    "https://openreview.net/pdf?id=rJXMpikCZ": "openreview", "https://huggingface.co/papers/2309.16354": "hf",
+    "https://huggingface.co/papers/2309.16354/": "hf", "https://arxiv.org/html/2309.16354v2/S3.html": "arxiv",
+  };
+  for (const [url, kind] of Object.entries(papers)) assert.equal(m.site(url), kind, url);
+  assert.equal(m.targetForPage(B, "https://aclanthology.org/P19-1001/", busy), `${B}/arxiv/2309.16354`);
+  assert.equal(m.landingPage("https://aclanthology.org/P19-1001.pdf"), "https://aclanthology.org/P19-1001/");
+  // a link to a paper page still maps; a link to a listing does not
+  assert.equal(m.pageInfo({ hrefs: ["https://arxiv.org/list/cs.CL/new", "https://arxiv.org/abs/1406.2661"] }).ids[0], "1406.2661");
+});
+
 test("OpenReview and ACL Anthology: an arXiv link on the page, else a title search", () => {
   const forum = "https://openreview.net/forum?id=rJXMpikCZ";
   const linked = m.pageInfo({ hrefs: ["https://openreview.net/pdf?id=rJXMpikCZ", "https://arxiv.org/abs/1710.10903v3"], title: "Graph Attention Networks" });

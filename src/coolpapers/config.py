@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     page_size: int = 50
     # Seconds a rendered page may be served from the in-process cache without a freshness check.
     page_cache_ttl: float = 1.0
+    # On-demand fetching (sources/ondemand.py) for a reader waiting on a page: seconds the
+    # page may wait for arXiv (pace slot, attempts) and retries within that; past it the page
+    # says "being fetched, try again shortly" at once. Misses are remembered per process: an
+    # id arXiv says it lacks, and (shorter) an id we could not ask because arXiv failed.
+    on_demand_deadline: float = 12.0
+    on_demand_retries: int = 1
+    on_demand_missing_ttl: float = 3600.0
+    on_demand_unreachable_ttl: float = 60.0
 
     # ---- llm/: the FAQ button -------------------------------------------------------------
     # Any OpenAI-compatible chat endpoint (Moonshot/Kimi, DeepSeek, OpenAI, vLLM, llama.cpp

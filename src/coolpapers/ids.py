@@ -1,8 +1,11 @@
 """arXiv identifiers in all their written forms.
 
-New style: YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015-), old style: archive[.SUBJ]/YYMMNNN,
-each optionally with vN. A 4-digit-era id written with 5 digits (1406.02661) is a common
-typo-variant that we normalise to its canonical form (1406.2661).
+New style: YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015-), old style: archive/YYMMNNN, each
+optionally with vN. Two written variants are normalised to arXiv's canonical form:
+- a 4-digit-era id written with 5 digits (1406.02661 -> 1406.2661), a common typo;
+- an old id written with its subject class (math.GT/0309136 -> math/0309136), as in many
+  pre-2007 arxiv.org URLs. The number is unique within its archive and arXiv's interfaces
+  answer with the archive form, so keeping the class would give one paper two ids.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 _NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?$")
-_OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*(?:\.[A-Z]{2})?)/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
+_OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
 _URL = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$",
     re.IGNORECASE,  # arXiv writes its own host as arXiv.org

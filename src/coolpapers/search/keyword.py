@@ -86,17 +86,12 @@ class KeywordEngine:
     def _any(self, terms: Sequence[Term]) -> str:
         return self._match([list(terms)]) or ""
 
-    def search(
-        self, q: Query, sort: str = "relevance", offset: int = 0, limit: int = 25
-    ) -> tuple[int, list[Hit]]:
-        """(total matches, one page of hits). Without words: filters only, newest first."""
-        if q.is_empty:
-            return 0, []
-        params: dict[str, Any] = {"lim": limit, "off": offset}
+    def _query(self, q: Query, params: dict[str, Any]) -> tuple[str, str, str, bool] | None:
+        """(FROM, WHERE, score, whether words are matched) of `q`; None: it can match nothing."""
         where, need_papers = self._filters(q, params)
         match = self._match(q.groups) if q.has_text else None
         if q.has_text and not match:
-            return 0, []
+            return None
         if match:
             params["m"] = match
             frm, cond, score = self._from_match(params)
@@ -105,10 +100,22 @@ class KeywordEngine:
             frm, score = "search_docs d", "0.0"
         if need_papers:
             frm += " JOIN papers p ON p.id = d.paper_id"
-        cond = " AND ".join(where) or "1=1"
+        return frm, " AND ".join(where) or "1=1", score, bool(match)
+
+    def search(
+        self, q: Query, sort: str = "relevance", offset: int = 0, limit: int = 25
+    ) -> tuple[int, list[Hit]]:
+        """(total matches, one page of hits). Without words: filters only, newest first."""
+        if q.is_empty:
+            return 0, []
+        params: dict[str, Any] = {"lim": limit, "off": offset}
+        built = self._query(q, params)
+        if built is None:
+            return 0, []
+        frm, cond, score, matched = built
         order = (
             "score DESC, d.docid"
-            if match and sort != "date"
+            if matched and sort != "date"
             else "d.day DESC NULLS LAST, d.docid DESC"
         )
         with self.store.engine.connect() as conn:
@@ -121,6 +128,19 @@ class KeywordEngine:
                 params,
             ).all()
         return int(total or 0), [Hit(pid, float(s)) for pid, s in rows]
+
+    def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` that the whole query matches (words, filters and exclusions)."""
+        params: dict[str, Any] = {"ids": list(ids)}
+        built = None if q.is_empty or not ids else self._query(q, params)
+        if built is None:
+            return set()
+        frm, cond, _, _ = built
+        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond} AND d.paper_id IN :ids")
+        with self.store.engine.connect() as conn:
+            return set(
+                conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), params).scalars()
+            )
 
     def filter_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
         """Those of `ids` that pass the query's filters and exclusions (for semantic hits)."""

@@ -11,6 +11,10 @@
 Parsing never fails: a piece that is not valid syntax (an unclosed quote, `ti:` with nothing,
 a bad date, stray operators) is read as plain words. Words are reduced to letters and digits
 here, so the engines' own query syntax can never see an operator the reader did not mean.
+
+Bounded: a repeated term counts once, and a query keeps its first MAX_CHARS characters,
+MAX_TERMS terms and MAX_PHRASE words per phrase. A pasted page of text would otherwise be
+hundreds of ANDed terms that hold a worker for minutes (FTS5, and PostgreSQL's ts_headline).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ _TOKEN = re.compile(
     r'(?P<neg>-)?(?:(?P<field>[A-Za-z]+):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s"]+))|(?P<quote>")'
 )
 _WORD = re.compile(r"[^\W_]+")
+MAX_CHARS = 500
+MAX_TERMS = 24  # terms to match and to exclude, together
+MAX_PHRASE = 12  # words in one phrase
 _CAT = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 
 
@@ -91,7 +98,11 @@ def parse(text: str, since: str | None = None, until: str | None = None) -> Quer
     q.since = _day(since, False) if since else None
     q.until = _day(until, True) if until else None
     pending_or = False
-    for m in _TOKEN.finditer(text or ""):
+    text = (text or "")[:MAX_CHARS]
+    seen: set[tuple[bool, Term]] = set()
+    for m in _TOKEN.finditer(text):
+        if len(seen) >= MAX_TERMS:
+            break
         if m.group("quote"):  # an unclosed quote: ignore it, keep the words around it
             continue
         neg, fld, phrase, word = m.group("neg", "field", "phrase", "word")
@@ -114,11 +125,16 @@ def parse(text: str, since: str | None = None, until: str | None = None) -> Quer
             continue
         term_field = FIELDS.get(key)
         # an unknown field ("arxiv:", "http:") is just part of the text
-        words = _words(raw if term_field or not fld else f"{fld} {raw}")
+        words = _words(raw if term_field or not fld else f"{fld} {raw}")[:MAX_PHRASE]
         if not words:
             continue
         term = Term(words, term_field)
-        if neg or _after_not(text, m.start()):
+        excluded = bool(neg) or _after_not(text, m.start())
+        if (excluded, term) in seen:  # "the the the ...": once is enough, and as fast
+            pending_or = False
+            continue
+        seen.add((excluded, term))
+        if excluded:
             q.exclude.append(term)
         elif pending_or and q.groups:
             q.groups[-1].append(term)

@@ -24,7 +24,7 @@ from coolpapers.store import Store
 log = logging.getLogger("coolpapers.search")
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 MODES = ("hybrid", "keyword", "semantic")
-HYBRID_DEPTH = 1000
+FUSE_WINDOW = 100  # results of each ranking fused into a hybrid result list's head
 
 
 @dataclass(slots=True)
@@ -136,12 +136,7 @@ class Searcher:
             return res
         offset = (page - 1) * per_page
         fielded = any(t.field for g in q.groups for t in g)
-        # hybrid ranks the first HYBRID_DEPTH results; deeper pages go on in keyword order
-        # (so a deep page never fetches an unbounded fused window)
-        deep = offset + per_page > HYBRID_DEPTH
-        use_vectors = (
-            mode != "keyword" and sort == "relevance" and q.has_text and not fielded and not deep
-        )
+        use_vectors = mode != "keyword" and sort == "relevance" and q.has_text and not fielded
         if use_vectors and len(self.vectors) == 0:
             use_vectors = False  # nothing embedded yet (`coolpapers index`)
         if not use_vectors:
@@ -161,31 +156,53 @@ class Searcher:
     def _fused(
         self, q: Query, mode: str, offset: int, per_page: int
     ) -> tuple[list[tuple[str, float, str]], int]:
-        """Hybrid: RRF of the keyword ranking and the semantic one over the first `window`
-        results (which grows with the page asked for); semantic hits obey the filters."""
-        window = max(100, offset + per_page)
-        vec = self.embedder.embed([q.plain()])[0]
-        sem = self._semantic_ids(vec, window)
-        allowed = self.keyword.filter_ids(q, sem)
-        sem = [pid for pid in sem if pid in allowed]
+        """Hybrid: the head is the RRF of the first FUSE_WINDOW keyword and semantic results;
+        after it come the remaining keyword matches in BM25 order. The window is the same for
+        every page, so paging neither repeats nor skips a paper, and every page gives the same
+        total. Semantic hits obey the query's filters and exclusions."""
+        sem = self._semantic(q)
         if mode == "semantic":
             page = sem[offset : offset + per_page]
             return [
                 (pid, 1.0 / (RRF_K + offset + i + 1), "semantic") for i, pid in enumerate(page)
             ], len(sem)
-        kw_total, kw_hits = self.keyword.search(q, "relevance", 0, window)
+        kw_total, kw_hits = self.keyword.search(q, "relevance", 0, FUSE_WINDOW)
         kw = [h.paper_id for h in kw_hits]
-        fused = rrf(kw, sem)
         kw_set, sem_set = set(kw), set(sem)
-        extra = len(sem_set - kw_set)
-        src = {
-            pid: "both"
-            if pid in kw_set and pid in sem_set
-            else ("keyword" if pid in kw_set else "semantic")
-            for pid, _ in fused
-        }
-        page = fused[offset : offset + per_page]
-        return [(pid, s, src[pid]) for pid, s in page], kw_total + extra
+        if not kw and not self._known_words(q):
+            return [], 0  # "zzzqqq": no paper has any of its words; neighbours would be noise
+        head = rrf(kw, sem)
+        extras = [pid for pid in sem if pid not in kw_set]
+        # extras that are keyword matches too, ranked beyond the window: not again in the tail
+        later = self.keyword.matching_ids(q, extras) if len(kw) == FUSE_WINDOW else set()
+        total = kw_total + len(extras) - len(later)
+        src = {pid: "both" if pid in kw_set and pid in sem_set else
+               ("keyword" if pid in kw_set else "semantic") for pid, _ in head}  # fmt: skip
+        page = [(pid, s, src[pid]) for pid, s in head[offset : offset + per_page]]
+        want = per_page - len(page)
+        if want > 0 and offset + len(page) < total:
+            start = max(0, offset - len(head))  # where this page begins in the tail
+            _, hits = self.keyword.search(q, "relevance", FUSE_WINDOW, start + want + len(later))
+            tail = [h for h in hits if h.paper_id not in later][start : start + want]
+            page += [(h.paper_id, h.score, "keyword") for h in tail]
+        return page, total
+
+    def _semantic(self, q: Query) -> list[str]:
+        vec = self.embedder.embed([q.plain()])[0]
+        sem = self._semantic_ids(vec, FUSE_WINDOW)
+        allowed = self.keyword.filter_ids(q, sem)
+        return [pid for pid in sem if pid in allowed]
+
+    def _known_words(self, q: Query) -> bool:
+        """Whether any word of the query occurs in the corpus (the keyword index's counts)."""
+        words = sorted({w.lower() for w in q.words()})
+        if not words:
+            return False
+        stmt = text("SELECT 1 FROM search_df WHERE term IN :w LIMIT 1").bindparams(
+            bindparam("w", expanding=True)
+        )
+        with self.store.engine.connect() as conn:
+            return conn.execute(stmt, {"w": words}).first() is not None
 
     # ---- related papers (the [REL] button) -------------------------------------------------
 

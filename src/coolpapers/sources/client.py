@@ -4,6 +4,11 @@ arXiv's terms allow one request every 3 seconds over a single connection, for al
 a user together. So every component (announcement harvest, OAI, on-demand ids, later PDFs)
 goes through `ArxivClient`, and the pace lives in the database (`Store.reserve_slot`), not in
 a process global: two CLI runs and a web worker sharing one database still keep the pace.
+
+A reader's page cannot wait like a harvest does (minutes of back-off). Within
+`ArxivClient.deadline(...)` a request retries less and, rather than sleep past the deadline
+for a pace slot, a back-off or arXiv's Retry-After, raises `Busy` at once: the pace and
+the back-off still hold for everyone, only this caller stops waiting.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin
@@ -45,11 +51,30 @@ class FetchError(Exception):
         self.body = body
 
 
+class Busy(FetchError):
+    """arXiv could not be asked before the caller's deadline (see `ArxivClient.deadline`):
+    the next pace slot, a back-off or arXiv's Retry-After lies beyond it. `retry_after`:
+    seconds until a request may go out again."""
+
+    def __init__(self, url: str, message: str, retry_after: float, status: int | None = None):
+        super().__init__(url, message, status)
+        self.retry_after = retry_after
+
+
+class SlotTooFar(Exception):
+    """Raised by `Pacer.wait(limit)`: the next free slot (`at`, clock seconds) is after it."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__(f"next request slot at {at:.1f}")
+        self.at = at
+
+
 class Pacer(Protocol):
     """Decides when the next request may go out."""
 
-    def wait(self) -> float:
-        """Block until this caller may send one request; return the seconds slept."""
+    def wait(self, limit: float | None = None) -> float:
+        """Block until this caller may send one request; return the seconds slept. With a
+        `limit` (clock seconds), raise SlotTooFar instead of sleeping past it."""
         ...
 
     def hold(self, seconds: float) -> None:
@@ -73,8 +98,17 @@ class StorePacer:
         self.store, self.interval, self.key = store, interval, key
         self._sleep, self._clock = sleep, clock
 
-    def wait(self) -> float:
+    def wait(self, limit: float | None = None) -> float:
+        if limit is not None:
+            # Look before reserving, so that a caller who will not wait takes no slot.
+            nxt = float(self.store.get_state(self.key) or 0)
+            if nxt > limit:
+                raise SlotTooFar(nxt)
         slot = self.store.reserve_slot(self.key, self.interval)
+        if limit is not None and slot > limit:
+            # Another process reserved in between: this slot goes unused, which only
+            # slows us down, never arXiv's pace.
+            raise SlotTooFar(slot)
         delay = slot - self._clock()
         if delay > 0:
             self._sleep(delay)
@@ -94,9 +128,11 @@ class LocalPacer:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
+    def wait(self, limit: float | None = None) -> float:
         with self._lock:
             slot = max(self._clock(), self._next)
+            if limit is not None and slot > limit:
+                raise SlotTooFar(slot)
             self._next = slot + self.interval
         delay = slot - self._clock()
         if delay > 0:
@@ -166,6 +202,7 @@ class ArxivClient:
         self.max_retries = self.settings.arxiv_max_retries
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._clock = clock
+        self._local = threading.local()  # this thread's deadline (see `deadline`)
         self.http = httpx.Client(
             headers={"User-Agent": self.settings.user_agent},
             # OAI pages of a few thousand records take a while to produce and to download;
@@ -199,6 +236,18 @@ class ArxivClient:
         assert root is not None
         return root
 
+    @contextmanager
+    def deadline(self, seconds: float, retries: int = 1) -> Iterator[None]:
+        """Requests of this thread within the block end by `seconds` from now: at most
+        `retries` retries, no wait past it (Busy instead), HTTP timeouts cut to the time
+        left. For a reader waiting on a page; harvests keep the full retry schedule."""
+        saved = getattr(self._local, "limit", None)
+        self._local.limit = (self._clock() + seconds, min(retries, self.max_retries))
+        try:
+            yield
+        finally:
+            self._local.limit = saved
+
     def close(self) -> None:
         self.http.close()
 
@@ -216,16 +265,34 @@ class ArxivClient:
     def _request(
         self, url: str, params: Mapping[str, Any] | None, xml: Collection[str] | None
     ) -> tuple[httpx.Response, etree._Element | None]:
-        attempts = self.max_retries + 1
+        limit: tuple[float, int] | None = getattr(self._local, "limit", None)
+        until = limit[0] if limit else None
+        attempts = (limit[1] if limit else self.max_retries) + 1
         last = "no attempt made"
         last_status: int | None = None
         attempt = 0
         redirects = 0
         shown = str(httpx.URL(url, params=params))  # for messages: with its query
         while attempt < attempts:
-            self.pacer.wait()
+            timeout: httpx.Timeout | None = None
+            if until is None:
+                self.pacer.wait()
+            else:
+                try:
+                    self.pacer.wait(until)
+                except SlotTooFar as e:
+                    wait = max(0.0, e.at - self._clock())
+                    why = f"arXiv busy: next request slot in {wait:.1f} s"
+                    if attempt:
+                        why += f", after {last}"
+                    raise Busy(shown, why, wait, last_status) from e
+                timeout = httpx.Timeout(max(0.5, until - self._clock()))
             try:
-                resp = self.http.get(url, params=params)
+                resp = (
+                    self.http.get(url, params=params)
+                    if timeout is None
+                    else self.http.get(url, params=params, timeout=timeout)
+                )
                 if resp.is_redirect and redirects < _MAX_REDIRECTS:
                     redirects += 1
                     url = urljoin(str(resp.url), resp.headers["location"])
@@ -243,15 +310,18 @@ class ArxivClient:
                 failure = r
             attempt += 1
             last, last_status = failure.reason, failure.status or last_status
-            if attempt >= attempts:
-                break
             delay = failure.delay if failure.delay is not None else self._backoff(attempt - 1)
+            if attempt >= attempts:
+                if failure.delay is not None:
+                    # Out of retries, but arXiv's Retry-After still binds the next caller.
+                    self.pacer.hold(delay)
+                break
             log.warning(
                 "arXiv request failed (%s): %s; retry %d/%d in %.1f s",
                 last,
                 shown,
                 attempt,
-                self.max_retries,
+                attempts - 1,
                 delay,
             )
             # Through the pacer, so every other fetcher sharing the store waits as well.

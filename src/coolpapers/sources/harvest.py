@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
+from coolpapers.ids import BadId
 from coolpapers.ids import parse as parse_id
 from coolpapers.records import Announcement, Batch, Kind, Paper
 from coolpapers.sources import api, oai, rss
@@ -157,13 +158,23 @@ def fetch_ids(store: Store, client: ArxivClient, ids: Iterable[str]) -> dict[str
     found = store.papers(wanted)
     missing = [i for i in wanted if i not in found]
     if missing:
-        # Unversioned, so that arXiv answers with the latest version.
+        # Unversioned, so that arXiv answers with the latest version. Matched on the
+        # canonical id: arXiv may write an id otherwise than it was asked (an old id with a
+        # subject class comes back without it), and the paper is still the one asked for.
         asked = set(missing)
-        fetched = [p for p in api.query_ids(client, missing) if p.id in asked]
+        fetched = [p for p in api.query_ids(client, missing) if _canonical(p.id) in asked]
+        fetched = [replace(p, id=_canonical(p.id)) for p in fetched]
         if fetched:
             store.write(Batch(papers=fetched))
         found.update({p.id: p for p in fetched})
     return {i: found[i] for i in wanted if i in found}
+
+
+def _canonical(pid: str) -> str:
+    try:
+        return parse_id(pid).id
+    except BadId:
+        return pid
 
 
 # ---- OAI-PMH -------------------------------------------------------------------------------

@@ -49,8 +49,9 @@ def paper_row(p: Paper, now: datetime) -> PaperRow:
         json.dumps([accents_to_unicode(a) for a in p.authors], ensure_ascii=False),
         accents_to_unicode(p.abstract),
         " ".join(p.categories),
-        p.comments,
-        p.journal_ref,
+        # comments and journal refs are TeX too ("Proc. of G\\"odel'26")
+        accents_to_unicode(p.comments) if p.comments else p.comments,
+        accents_to_unicode(p.journal_ref) if p.journal_ref else p.journal_ref,
         p.doi,
         p.license,
         _naive(p.published),

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
@@ -206,36 +206,23 @@ def router(site: Any) -> APIRouter:
     @r.get("/arxiv/{wanted:arxivids}/feed", tags=["feeds"], response_class=Response)
     async def ids_feed(wanted: str, request: Request) -> Response:
         """Atom feed of papers by id, e.g. an exported list of starred papers."""
-        want = [ids.parse(i).id for i in wanted.split(",")][:MAX_IDS]
+        try:
+            # the path only looks like ids (9999.99999, 2309.1234): say which is not one
+            want = list(dict.fromkeys(ids.parse(i).id for i in wanted.split(",")))[:MAX_IDS]
+        except ids.BadId as e:
+            body = site.html("notfound.html", message=f"{e}.", suggestions=[])
+            return HTMLResponse(body, status_code=404)
         found = await run_in_threadpool(site.store.papers, want)
-        items = [_Item(found[i]) for i in want if i in found]
-        base = str(request.base_url).rstrip("/")
-        stamps = [t for it in items if (t := it.paper.updated or it.paper.published)]
-        stamp = max(stamps, default=None)
-        updated = (stamp.isoformat() + "Z") if stamp else "1970-01-01T00:00:00Z"
-        body = site.html(
-            "feed.xml",
-            base=base,
-            path=request.url.path,
-            html_path="/arxiv/" + ",".join(want),
-            title=f"{len(items)} papers · Cool Papers",
-            subtitle=", ".join(want),
-            updated=updated,
-            items=items,
-            entry_time=lambda p: (
-                ((p.updated or p.published).isoformat() + "Z")
-                if (p.updated or p.published)
-                else updated
-            ),
+        papers = [found[i] for i in want if i in found]
+        body = await run_in_threadpool(
+            site.papers_feed,
+            str(request.base_url).rstrip("/"),
+            request.url.path,
+            "/arxiv/" + ",".join(want),
+            f"{len(papers)} papers · Cool Papers",
+            ", ".join(want),
+            papers,
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     return r
-
-
-class _Item:
-    """What feed.xml expects of an entry: a paper and (for listings) an announce type."""
-
-    def __init__(self, paper: Paper) -> None:
-        self.paper = paper
-        self.kind = None

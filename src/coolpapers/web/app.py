@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,15 +25,24 @@ from starlette.concurrency import run_in_threadpool
 
 from coolpapers import taxonomy
 from coolpapers.config import Settings, get_settings
-from coolpapers.records import Paper
+from coolpapers.records import Kind, Paper
+from coolpapers.sources.ondemand import Unavailable
 from coolpapers.store import Listed, Store
-from coolpapers.web import render, spec, views
+from coolpapers.web import diagnose, render, spec, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, cache_key, page_headers
 
 log = logging.getLogger("coolpapers.web")
 HERE = Path(__file__).parent
 # Looks up ids missing from the store (on arXiv, through the paced client); None: don't.
 Fetcher = Callable[[Sequence[str]], dict[str, Paper]]
+
+
+class _Pending(views.NotFound):
+    """A papers page that must wait for arXiv: answered 503 with Retry-After, not cached."""
+
+    def __init__(self, body: bytes, retry_after: int) -> None:
+        super().__init__("arXiv is busy")
+        self.body, self.retry_after = body, retry_after
 
 
 def make_env() -> Environment:
@@ -50,6 +59,8 @@ def make_env() -> Environment:
         subjects=views.subjects,
         fmt_date=views.fmt_date,
         fmt_time=views.fmt_time,
+        fmt_stamp=views.fmt_stamp,
+        has_html=views.has_html,
         group_label=lambda k: views.GROUPS[k],
         category_name=taxonomy.name,
         # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
@@ -60,6 +71,14 @@ def make_env() -> Environment:
     return env
 
 
+@dataclass(slots=True)
+class FeedItem:
+    """What feed.xml expects of an entry: a paper and, on a listing, its announce type."""
+
+    paper: Paper
+    kind: Kind | None = None
+
+
 class Site:
     """Everything a request needs, built once per worker process."""
 
@@ -68,10 +87,15 @@ class Site:
         self.settings = settings
         self.fetcher = fetcher
         self.env = make_env()
+        # Pages without a listing day (search, related) date their cards by first announcement.
+        self.env.globals["first_days"] = store.first_days
         self.cache = PageCache(store, ttl=settings.page_cache_ttl)
 
     def html(self, template: str, **ctx: Any) -> bytes:
-        return self.env.get_template(template).render(**ctx).encode()
+        out = self.env.get_template(template).render(**ctx)
+        if template.endswith(".xml"):  # every feed, whoever renders it (search.py too)
+            out = render.xml_safe(out)
+        return out.encode()
 
     def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
         n = self.settings.page_size if show is None else max(1, show)
@@ -79,6 +103,7 @@ class Site:
         return self.html("listing.html", L=L, shown=min(n, L.total))
 
     def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
+        offset, limit = max(0, offset), max(1, limit)  # a negative slice would repeat cards
         L = views.listing(self.store, cats, day, offset, limit)
         prev_kind = L.entries[offset - 1][1] if 0 < offset <= L.total else None
         macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
@@ -87,11 +112,13 @@ class Site:
     def feed(self, cats: spec.CategorySet, day: date | None, base: str, path: str) -> bytes:
         L = views.listing(self.store, cats, day)
         stamp = _stamp(L.day)
+        # a dated feed is a feed of its own: its id and self link say which day
+        dated = f"?date={day.isoformat()}" if day else ""
         return self.html(
             "feed.xml",
             base=base,
-            path=path,
-            html_path=f"/arxiv/{cats.canonical}",
+            path=path + dated,
+            html_path=f"/arxiv/{cats.canonical}{dated}",
             title=f"{L.title} · Cool Papers",
             subtitle=f"arXiv listing of {views.fmt_date(L.day) or 'no day yet'}: {L.total} papers",
             updated=stamp,
@@ -99,20 +126,75 @@ class Site:
             entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else stamp,
         )
 
-    def papers_page(self, wanted: Sequence[str]) -> bytes:
+    def papers_feed(
+        self, base: str, path: str, html_path: str, title: str, subtitle: str, papers: list[Paper]
+    ) -> bytes:
+        """Atom of papers not from one listing day (by id, related): dated by their versions."""
+        stamps = [t for p in papers if (t := p.updated or p.published)]
+        stamp = max(stamps, default=None)
+        updated = (stamp.isoformat() + "Z") if stamp else "1970-01-01T00:00:00Z"
+
+        def entry_time(p: Paper) -> str:
+            t = p.updated or p.published
+            return (t.isoformat() + "Z") if t else updated
+
+        return self.html(
+            "feed.xml",
+            base=base,
+            path=path,
+            html_path=html_path,
+            title=title,
+            subtitle=subtitle,
+            updated=updated,
+            items=[FeedItem(p) for p in papers],
+            entry_time=entry_time,
+        )
+
+    def papers_page(self, wanted: Sequence[str], versions: dict[str, int] | None = None) -> bytes:
+        """Papers by id; `versions`: the version asked for, where one was (2309.16354v1)."""
         found = self.store.papers(wanted)
         missing = [i for i in wanted if i not in found]
+        fetching = bool(self.fetcher and self.settings.fetch_on_demand)
         if missing and self.fetcher and self.settings.fetch_on_demand:
             try:
                 found.update(self.fetcher(missing))
+            except Unavailable as e:
+                found.update(e.found)
+                retry = int(e.retry_after)
+                body = self.env.get_template("pending.html").render(
+                    items=[found[i] for i in wanted if i in found],
+                    pending=e.pending,
+                    missing=[i for i in wanted if i not in found and i not in e.pending],
+                    reason=e.reason,
+                    retry=retry,
+                )
+                raise _Pending(body.encode(), retry) from e
             except Exception as e:  # arXiv down or slow: show what we have, say what we lack
                 log.warning("on-demand fetch of %s failed: %s", missing, e)
             missing = [i for i in wanted if i not in found]
         if not found:
-            raise views.NotFound(f"No paper {', '.join(missing)} on arXiv.")
+            raise _missing(missing, fetching)
         return self.html(
-            "papers.html", items=[found[i] for i in wanted if i in found], missing=missing
+            "papers.html",
+            items=[found[i] for i in wanted if i in found],
+            missing=missing,
+            fetching=fetching,
+            versions=versions or {},
+            days=self.store.first_days(list(found)),
         )
+
+
+def _missing(missing: Sequence[str], fetching: bool) -> views.NotFound:
+    """A 404 for ids that no page can show, true to why: with fetching off, arXiv was not asked."""
+    links = [(f"https://arxiv.org/abs/{i}", f"arXiv:{i} on arxiv.org") for i in missing]
+    names = ", ".join(missing)
+    if fetching:
+        return views.NotFound(f"No paper {names} on arXiv.", links)
+    return views.NotFound(
+        f"{names} {'is' if len(missing) == 1 else 'are'} not in this instance's store "
+        "(it does not fetch papers from arXiv on demand).",
+        links,
+    )
 
 
 def _respond(page: Page, request: Request) -> Response:
@@ -160,6 +242,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def not_found(e: views.NotFound) -> HTMLResponse:
+        if isinstance(e, _Pending):
+            headers = {"Retry-After": str(e.retry_after), "Cache-Control": "no-store"}
+            return HTMLResponse(e.body, status_code=503, headers=headers)
         body = site.html("notfound.html", message=str(e), suggestions=e.suggestions)
         return HTMLResponse(body, status_code=404)
 
@@ -185,7 +270,7 @@ def create_app(
         return await cached(
             request,
             cache_key("/", request.scope["query_string"]),
-            lambda: site.html("home.html", H=views.home(store)),
+            lambda: site.html("home.html", H=views.home(store), watch=site.settings.watch),
             "text/html; charset=utf-8",
         )
 
@@ -197,7 +282,10 @@ def create_app(
         head, _, tail = path.rpartition("/")
         try:
             if tail in ("feed", "more") and head:
-                parsed = _parse(head)
+                try:
+                    parsed = _parse(head)
+                except diagnose.Moved as m:
+                    return _moved(f"{m.path}/{tail}", request)
                 if not isinstance(parsed, spec.CategorySet):
                     raise views.NotFound("Feeds and pages are for category listings.")
                 day = _date(q.get("date"))
@@ -211,22 +299,32 @@ def create_app(
                     )
                 if day is None:
                     raise views.NotFound("`more` needs ?date=YYYY-MM-DD.")
-                offset = _int(q.get("offset"), "offset") or 0
-                limit = min(_int(q.get("limit"), "limit") or 100, 1000)
+                offset = max(0, _int(q.get("offset"), "offset") or 0)
+                limit = max(1, min(_int(q.get("limit"), "limit") or 100, 1000))
                 return await cached(
                     request,
                     key,
                     lambda: site.more(parsed, day, offset, limit),
                     "text/html; charset=utf-8",
                 )
-            parsed = _parse(path)
+            try:
+                parsed = _parse(path)
+            except diagnose.Moved as m:
+                return _moved(m.path, request)
             if isinstance(parsed, spec.IdList):
-                wanted = [a.id for a in parsed.ids]
-                canonical = ",".join(str(a) for a in parsed.ids)
+                # one card per paper: /arxiv/X,X and /arxiv/X,Xv2 show X once, as first asked
+                first = {a.id: a for a in reversed(parsed.ids)}
+                asked = [first[i] for i in dict.fromkeys(a.id for a in parsed.ids)]
+                wanted = [a.id for a in asked]
+                versions = {a.id: a.version for a in asked if a.version}
+                canonical = ",".join(str(a) for a in asked)
                 if canonical != path:
                     return RedirectResponse(f"/arxiv/{quote(canonical, safe='/,')}", 301)
                 return await cached(
-                    request, key, lambda: site.papers_page(wanted), "text/html; charset=utf-8"
+                    request,
+                    key,
+                    lambda: site.papers_page(wanted, versions),
+                    "text/html; charset=utf-8",
                 )
             if parsed.canonical != path and "," not in path:
                 # aliases (cs.NA -> math.NA) and spellings resolve to one URL per listing
@@ -260,34 +358,28 @@ def feature_routers(site: Site) -> list[APIRouter]:
 
 
 def _parse(path: str) -> spec.CategorySet | spec.IdList:
+    """What `path` names; raises diagnose.Moved for codes in the wrong case, else NotFound."""
     try:
         return spec.parse(path)
     except spec.BadSpec as e:
-        close = [
-            (f"/arxiv/{c}", f"{c} ({taxonomy.name(c)})")
-            for c in taxonomy.categories()
-            if path and c.lower().startswith(path.split(".")[0].lower()[:2])
-        ][:8]
-        raise views.NotFound(f"{e}.", close) from e
+        fixed = diagnose.moved(path)
+        if fixed is not None:
+            raise diagnose.Moved(fixed) from e
+        raise diagnose.explain(path, e) from e
+
+
+def _moved(path: str, request: Request) -> Response:
+    q = request.scope["query_string"].decode("latin-1")
+    return RedirectResponse(f"/arxiv/{quote(path, safe='/,+')}" + (f"?{q}" if q else ""), 301)
 
 
 def _default_fetcher(store: Store, settings: Settings) -> Fetcher:
     """On-demand lookups of unknown ids go through the one paced arXiv client of this worker
-    (one connection; the pace itself is shared with every other process via the store)."""
-    from coolpapers.sources.client import ArxivClient
-    from coolpapers.sources.harvest import fetch_ids
+    (one connection; the pace itself is shared with every other process via the store), with
+    a reader's deadline, one fetch per id at a time and misses remembered (sources/ondemand)."""
+    from coolpapers.sources.ondemand import OnDemand
 
-    client: ArxivClient | None = None
-    lock = threading.Lock()
-
-    def fetch(wanted: Sequence[str]) -> dict[str, Paper]:
-        nonlocal client
-        with lock:
-            if client is None:
-                client = ArxivClient(store, settings)
-        return fetch_ids(store, client, list(wanted))
-
-    return fetch
+    return OnDemand(store, settings)
 
 
 __all__ = ["Listed", "Site", "create_app"]

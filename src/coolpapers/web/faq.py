@@ -235,6 +235,9 @@ def router(site: Any) -> APIRouter:
             pid = ids.parse(paper_id).id
         except ValueError:
             return error(404, f"no paper {paper_id}")
+        # Only papers this instance has: a well-formed id of nothing gets no counter row.
+        if not await run_in_threadpool(site.store.papers, [pid]):
+            return error(404, f"no paper {pid} here")
         n = await run_in_threadpool(service.click, pid, kind)
         return JSONResponse({"paper": pid, "kind": kind, "n": n})
 

@@ -7,6 +7,8 @@ Templates use these filters and never mark user data safe themselves.
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup, escape
 
 from coolpapers.texmarkup import split_math
@@ -33,3 +35,13 @@ def paragraphs(text: str | None) -> Markup:
         return Markup("")
     parts = [tex(p) for p in text.split("\n\n")]
     return Markup("<br><br>").join(parts)
+
+
+# Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):
+# arXiv metadata carries the odd form feed from PDF copy-paste, and one makes a feed unparsable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters that no XML document may contain."""
+    return _NOT_XML.sub("", text)

@@ -5,6 +5,7 @@
 /arxiv/search/feed?query=...   Atom, newest first: watch a query for new papers
 /api/search?query=...          JSON
 /arxiv/related/<id>            the [REL] list (?fragment=1: the inline part the button loads)
+/arxiv/related/<id>/feed       the same as Atom
 /api/related/<id>              JSON
 POST /api/taste                the ❤ order of a listing for the reader's keywords and clicks
 """
@@ -188,6 +189,29 @@ def router(site: Any) -> APIRouter:
             return ids.parse(raw).id
         except ids.BadId as e:
             raise views.NotFound(f"{raw!r} is not an arXiv id.") from e
+
+    # before the page's route, whose {raw:path} would take "<id>/feed" for an id
+    @r.get("/arxiv/related/{raw:path}/feed")
+    async def related_feed(raw: str, request: Request) -> Response:
+        try:
+            pid = _pid(raw)
+        except views.NotFound as e:
+            return HTMLResponse(site.html("notfound.html", message=str(e), suggestions=[]), 404)
+        found = await run_in_threadpool(site.store.papers, [pid])
+        if pid not in found:
+            msg = f"No paper {pid} here."
+            return HTMLResponse(site.html("notfound.html", message=msg, suggestions=[]), 404)
+        items = await run_in_threadpool(searcher.related, pid)
+        body = await run_in_threadpool(
+            site.papers_feed,
+            str(request.base_url).rstrip("/"),
+            request.url.path,
+            f"/arxiv/related/{pid}",
+            f"Related to {found[pid].title} · Cool Papers",
+            f"Papers related to arXiv:{pid}",
+            [it.paper for it in items],
+        )
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     @r.get("/arxiv/related/{raw:path}", response_class=HTMLResponse)
     async def related_page(raw: str, request: Request) -> Response:

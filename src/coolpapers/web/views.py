@@ -166,3 +166,21 @@ def fmt_date(d: datetime | date | None) -> str:
 
 def fmt_time(d: datetime | None) -> str:
     return d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
+
+
+def fmt_stamp(d: datetime | date | None) -> str:
+    """papers.cool's `span.date-data` form, "2023-09-28 17:59:42 UTC", seconds included: its
+    clients parse exactly that (RSSHub's route wants "YYYY-MM-DD HH:MM:SS"). A day alone is its
+    00:00 UTC: arXiv announces at 20:00 US Eastern, about midnight UTC, under that day's date."""
+    if d is None:
+        return ""
+    if not isinstance(d, datetime):
+        d = datetime(d.year, d.month, d.day)
+    return d.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def has_html(paper_id: str) -> bool:
+    """arXiv renders HTML only for papers submitted since December 2023 (new-style ids from
+    2312 on); for older ones its /html/ link is a dead end."""
+    yymm, dot, _ = paper_id.partition(".")
+    return bool(dot) and yymm.isdigit() and len(yymm) == 4 and yymm >= "2312"

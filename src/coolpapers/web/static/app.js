@@ -19,37 +19,65 @@ function typeset(root) {
   }
 }
 
-// Long days: the first cards come with the page; the rest arrive as the reader scrolls.
-function progressive() {
-  const papers = document.querySelector("div.papers[data-more]");
-  if (!papers) return;
-  const total = +papers.dataset.total;
-  let shown = +papers.dataset.shown;
+// Long days: the first cards come with the page; the rest arrive as the reader scrolls, or all
+// at once when the reader tools need the whole day (a sort, a filter): coolpapersLoadAll().
+// One request at a time, whoever asks; each batch ends with a "papers:added" event.
+let moreInFlight = null;
+function moreBox() { return document.querySelector("div.papers[data-more]"); }
+function moreLeft() {
+  const papers = moreBox();
+  return papers ? Math.max(0, +papers.dataset.total - +papers.dataset.shown) : 0;
+}
+async function loadMore(limit) {
+  while (moreInFlight) await moreInFlight;
+  const papers = moreBox();
   const more = document.querySelector("p.more");
-  if (!more || shown >= total) return;
-  let busy = false;
-  const load = async () => {
-    if (busy || shown >= total) return;
-    busy = true;
-    more.querySelector(".loading").hidden = false;
+  if (!papers || !moreLeft()) return 0;
+  const p = (async () => {
+    const shown = +papers.dataset.shown;
+    const spin = more && more.querySelector(".loading");
+    if (spin) spin.hidden = false;
+    let n = 0;
     try {
-      const r = await fetch(`${papers.dataset.more}&offset=${shown}&limit=100`);
+      const r = await fetch(`${papers.dataset.more}&offset=${shown}&limit=${limit}`);
       if (!r.ok) throw new Error(r.status);
       const tpl = document.createElement("template");
       tpl.innerHTML = await r.text();
-      const n = tpl.content.querySelectorAll("div.paper").length;
+      n = tpl.content.querySelectorAll("div.paper").length;
       typeset(tpl.content);
       papers.append(tpl.content);
-      shown += n;
-      papers.dataset.shown = shown;
-      document.dispatchEvent(new CustomEvent("papers:added"));
-      if (shown >= total || n === 0) { more.remove(); obs.disconnect(); }
+      papers.dataset.shown = shown + n;
+      // nothing more to come (or the server has fewer than it said): no more loading
+      if (!moreLeft() || n === 0) { papers.dataset.shown = papers.dataset.total; if (more) more.remove(); }
+      document.dispatchEvent(new CustomEvent("papers:added", { detail: { count: n } }));
     } catch (e) { console.warn("could not load more papers", e); }
-    busy = false;
-    if (more.isConnected) more.querySelector(".loading").hidden = true;
-  };
-  const obs = new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) load(); },
-    { rootMargin: "1200px" });
+    if (spin && spin.isConnected) spin.hidden = true;
+    return n;
+  })();
+  moreInFlight = p;
+  try { return await p; } finally { if (moreInFlight === p) moreInFlight = null; }
+}
+// The rest of the day, in a few big requests; true once every card is on the page.
+async function loadAll() {
+  while (moreLeft()) {
+    if (!(await loadMore(Math.min(moreLeft(), 1000)))) return false;
+  }
+  return true;
+}
+window.coolpapersLoadAll = loadAll;
+window.coolpapersMoreLeft = moreLeft;
+
+function progressive() {
+  const more = document.querySelector("p.more");
+  if (!moreBox() || !more || !moreLeft()) return;
+  const obs = new IntersectionObserver((es) => {
+    if (!more.isConnected || !moreLeft()) { obs.disconnect(); return; }
+    // scrolling asks for the next batch; a load already under way (a sort's, a filter's) will do
+    if (moreInFlight || !es.some((e) => e.isIntersecting)) return;
+    // observe afresh after a batch: if the marker is still in reach (short cards, or a sorted
+    // page placed them above it) the next batch follows without waiting for a scroll
+    loadMore(100).then((n) => { if (n && more.isConnected) { obs.unobserve(more); obs.observe(more); } });
+  }, { rootMargin: "1200px" });
   obs.observe(more);
 }
 
@@ -61,6 +89,10 @@ function picker() {
   const link = document.getElementById("my-listing");
   if (!link) return;
   const dateInput = document.getElementById("my-date");
+  // the calendar: a GET form and day links built server-side for the instance's watched
+  // categories (a new visitor's listing); once the reader picks, they open the reader's own
+  const form = document.getElementById("my-day");
+  const fallback = form ? form.dataset.default : "";
   let picks = {};
   try { picks = JSON.parse(localStorage.getItem("coolpapers.picks") || "{}"); } catch (e) { picks = {}; }
   const update = () => {
@@ -73,26 +105,30 @@ function picker() {
       b.setAttribute("aria-pressed", st === "ignore" ? "false" : "true");
       b.title = st;
     }
-    if (follow.length) {
+    const mine = follow.length ? `/arxiv/${follow.join("+")}${exclude.map((c) => `-${c}`).join("")}` : "";
+    if (mine) {
       const d = dateInput && dateInput.value ? `?date=${dateInput.value}` : "";
-      link.href = `/arxiv/${follow.join("+")}${exclude.map((c) => `-${c}`).join("")}${d}`;
-      link.textContent = link.pathname + (d || "");
+      link.href = mine + d;
+      link.textContent = mine + d;
     } else {
       link.removeAttribute("href");
       link.textContent = "pick categories below";
+    }
+    const days = mine || fallback;
+    if (days) {
+      if (form) form.action = days;
+      for (const a of document.querySelectorAll("a.day-link")) a.href = `${days}?date=${a.dataset.date}`;
+      for (const s of document.querySelectorAll(".day-cats")) s.textContent = days.slice("/arxiv/".length);
     }
     localStorage.setItem("coolpapers.picks", JSON.stringify(picks));
   };
   document.addEventListener("click", (ev) => {
     const b = ev.target.closest("button.pick");
-    if (b) {
-      const cur = picks[b.dataset.cat] || "ignore";
-      const next = STATES[(STATES.indexOf(cur) + 1) % STATES.length];
-      if (next === "ignore") delete picks[b.dataset.cat]; else picks[b.dataset.cat] = next;
-      update();
-    }
-    const d = ev.target.closest("a.day-link");
-    if (d) { ev.preventDefault(); dateInput.value = d.dataset.date; update(); if (link.href) location.href = link.href; }
+    if (!b) return;
+    const cur = picks[b.dataset.cat] || "ignore";
+    const next = STATES[(STATES.indexOf(cur) + 1) % STATES.length];
+    if (next === "ignore") delete picks[b.dataset.cat]; else picks[b.dataset.cat] = next;
+    update();
   });
   document.getElementById("my-clear").addEventListener("click", () => { picks = {}; update(); });
   if (dateInput) dateInput.addEventListener("change", update);

@@ -294,7 +294,9 @@
     const box = papersBox();
     const total = box && box.dataset.total ? +box.dataset.total : all.length;
     // long days load as the reader scrolls: say how much of the day the count covers
-    const of = total > all.length ? ` (${all.length} of ${total} loaded)` : "";
+    // (a filter loads the rest of the day: it covers all of it once there)
+    if (active && moreLeft()) loadAll();
+    const of = total > all.length ? ` (${all.length} of ${total} loaded${active && moreLeft() ? ", loading the rest…" : ""})` : "";
     if (c) c.textContent = (active ? `${matched.length} of ${all.length} match` : `${all.length} papers`) + of;
     const b = document.getElementById("reader-filter-btn");
     if (b) b.classList.toggle("on", active);
@@ -303,19 +305,25 @@
       detail: { ms: performance.now() - t0, matched: matched.length, total: all.length } }));
   }
 
+  // ---- the whole day: a sort or a filter covers every paper of a long day, not only the cards
+  // loaded so far (app.js's progressive loader fetches the rest: coolpapersLoadAll) -----------
+  const moreLeft = () => (typeof window.coolpapersMoreLeft === "function" ? window.coolpapersMoreLeft() : 0);
+  let loadingAll = null;
+  function loadAll() {
+    if (!moreLeft() || typeof window.coolpapersLoadAll !== "function") return Promise.resolve(true);
+    if (!loadingAll) loadingAll = window.coolpapersLoadAll().finally(() => { loadingAll = null; });
+    return loadingAll;
+  }
+
   // ---- sorting: arXiv's order, publish time, ★ (global clicks), ❤ (the reader's taste) -----
   let original = null; // the children of div.papers in arXiv's order, headings included
-  async function sortBy(how) {
-    const box = papersBox();
-    if (!box) return;
-    if (!original) original = [...box.children];
-    const list = original.filter((e) => e.matches("div.paper"));
-    if (how === "arxiv") { box.append(...original); original = null; box.dataset.sorted = how; return; }
-    let score;
-    if (how === "time") {
-      score = new Map(list.map((c) => [c, meta(c).published]));
-    } else if (how === "clicks") {
-      score = new Map(list.map((c) => [c, 0]));
+  let sorted = null;   // {how, score: Map card -> number, rank: Map card -> arXiv position}
+  let sortRun = 0;     // the latest sort asked for: an older one still loading gives way
+  const byScore = (s) => (a, b) => (s.score.get(b) - s.score.get(a)) || (s.rank.get(a) - s.rank.get(b));
+  async function scores(how, list) {
+    if (how === "time") return new Map(list.map((c) => [c, meta(c).published]));
+    if (how === "clicks") {
+      const score = new Map(list.map((c) => [c, 0]));
       // counters of the FAQ feature: its API if there, else the numbers it shows on the cards
       try {
         for (let i = 0; i < list.length; i += 500) {
@@ -328,14 +336,62 @@
       } catch (e) {
         for (const c of list) score.set(c, [...c.querySelectorAll("sup.click-count")].reduce((s, x) => s + (+x.textContent || 0), 0));
       }
-    } else {
-      score = await taste(list);
+      return score;
     }
-    const rank = new Map(original.map((e, i) => [e, i]));
-    const sorted = [...list].sort((a, b) => (score.get(b) - score.get(a)) || (rank.get(a) - rank.get(b)));
+    return taste(list);
+  }
+  function sortBusy(on) {
+    const sel = document.getElementById("reader-sort");
+    if (!sel) return;
+    sel.setAttribute("aria-busy", String(on));
+    sel.title = on ? "loading the rest of the day to sort all of it…" : "";
+  }
+  async function sortBy(how) {
+    const box = papersBox();
+    if (!box) return;
+    const run = ++sortRun;
+    if (how === "arxiv") {
+      if (original) box.append(...original);
+      original = null; sorted = null;
+      box.dataset.sorted = how;
+      return;
+    }
+    // a long day is sorted whole: the rest of it first (one or two requests)
+    if (moreLeft()) {
+      sortBusy(true);
+      await loadAll();
+      sortBusy(false);
+    }
+    if (run !== sortRun) return;
+    if (!original) original = [...box.children];
+    const list = original.filter((e) => e.matches("div.paper"));
+    const score = await scores(how, list);
+    if (run !== sortRun) return;
+    sorted = { how, score, rank: new Map(original.map((e, i) => [e, i])) };
     for (const h of box.querySelectorAll(":scope > h3.group")) h.remove(); // groups no longer apply
-    box.append(...sorted);
+    box.append(...[...list].sort(byScore(sorted)));
     box.dataset.sorted = how; // done (the scores may take a request): for tests and styles
+    // cards that came while the scores were fetched
+    const late = original.filter((e) => e.matches("div.paper") && !score.has(e));
+    if (late.length) await placeNew(late);
+  }
+  // Cards that arrive while the page is sorted go to their place in the order, not the end.
+  async function placeNew(fresh) {
+    const box = papersBox();
+    const run = sortRun, s = sorted;
+    if (!s || !fresh.length) return;
+    if (s.how === "taste") { await sortBy("taste"); return; } // its scores rank the whole list
+    const score = await scores(s.how, fresh);
+    if (run !== sortRun || s !== sorted) return;
+    for (const c of fresh) s.score.set(c, score.get(c));
+    const fresh1 = new Set(fresh);
+    const placed = [...box.children].filter((c) => !fresh1.has(c) && c.matches("div.paper"));
+    const cmp = byScore(s);
+    for (const c of [...fresh].sort(cmp)) {
+      let lo = 0, hi = placed.length; // the first placed card that c goes before
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (cmp(c, placed[mid]) < 0) hi = mid; else lo = mid + 1; }
+      if (lo < placed.length) box.insertBefore(c, placed[lo]); else box.append(c);
+    }
   }
   async function taste(list) {
     const ids = list.map((c) => c.id);
@@ -387,6 +443,15 @@
     bar.querySelector("#reader-stars-btn").append(el("span", { id: "reader-star-count" }, "0"));
     document.body.append(panel, bar);
     document.body.classList.add("has-reader-bar");
+    // A long day (a sort, a filter load all of it): cards off screen skip style and layout, so
+    // that reordering 1,000 of them costs a tenth (their real height is kept once seen). Only
+    // there: Chromium's innerText of a skipped card is empty. Nothing in a card is positioned
+    // outside it, which this containment would clip.
+    const box = papersBox();
+    if (Math.max(+box.dataset.total || 0, cards().length) > 300) {
+      document.head.append(el("style", { id: "reader-long-day" },
+        "div.papers > div.paper { content-visibility: auto; contain-intrinsic-size: auto 500px; }"));
+    }
   }
   function toggle(which, focus = true) {
     if (panelShown === which) { panel.hidden = true; panelShown = null; return; }
@@ -563,9 +628,16 @@
   }
   document.addEventListener("papers:added", () => {
     decorate();
-    if (original) { // cards arriving while sorted: keep them in arXiv's order too
+    if (original) { // cards arriving while sorted: kept in arXiv's order, placed in the sort's
+      const box = papersBox();
       const known = new Set(original);
-      original.push(...[...papersBox().children].filter((c) => !known.has(c)));
+      const fresh = [...box.children].filter((c) => !known.has(c));
+      original.push(...fresh);
+      if (sorted) {
+        for (const h of fresh) if (h.matches("h3.group")) h.remove();
+        sorted.rank = new Map(original.map((e, i) => [e, i]));
+        placeNew(fresh.filter((c) => c.matches("div.paper")));
+      }
     }
     const f = get(KEY.filter, null);
     if (f && (f.inc || f.exc)) applyFilter();
