@@ -62,7 +62,12 @@ format:
 .PHONY: extension
 extension:
 	mkdir -p build && rm -f build/coolpapers-extension.zip
-	cd extension && $(abspath $(BIN))/python -m zipfile -c ../build/coolpapers-extension.zip manifest.json background.js content.js mapping.js options.html options.js
+	cd extension && $(PY) -m zipfile -c ../build/coolpapers-extension.zip manifest.json background.js content.js mapping.js options.html options.js
+
+# The speed figures: bench/*.py print theirs (see README, Measured). tantivy: bench/search.py.
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	@echo "run e.g. $(BIN)/python bench/listing.py, bench/search.py, bench/faq.py"
 
 clean:
 	rm -rf $(VENV) node_modules $(KATEX) build *.egg-info

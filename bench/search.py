@@ -69,13 +69,16 @@ def build_real() -> Store:
     t = time.perf_counter()
     import_files(store, daily_files(DAILY))
     print(
-        f"import (with the FTS5 triggers): {store.count_papers()} papers "
+        f"import (papers queued for search by the insert trigger): {store.count_papers()} papers "
         f"in {time.perf_counter() - t:.0f} s"
     )
     t = time.perf_counter()
     n = indexer.catch_up(store, batch=1024)
     dt = time.perf_counter() - t
-    print(f"index (keywords + embeddings): {n} papers in {dt:.0f} s = {n / dt:.0f} papers/s")
+    print(
+        f"index (FTS5 catch-up, keywords, embeddings): {n} papers in {dt:.0f} s "
+        f"= {n / dt:.0f} papers/s"
+    )
     t = time.perf_counter()
     indexer.optimize(store)
     print(f"FTS5 optimize (merge segments): {time.perf_counter() - t:.0f} s")

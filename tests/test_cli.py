@@ -58,6 +58,17 @@ def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
                 time.sleep(0.2)
         assert r.status_code == 200 and "Total: " in r.text
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        # `import` only queued the papers for search: serve's background indexer (at start)
+        # makes them findable (on PostgreSQL the trigger already did)
+        with Store.open(db_url).engine.connect() as c:
+            pid, title = c.exec_driver_sql("SELECT id, title FROM papers ORDER BY id LIMIT 1").one()
+        query = {"query": f'ti:"{title}"', "mode": "keyword"}
+        while True:
+            got = httpx.get(f"http://127.0.0.1:{port}/api/search", params=query, timeout=10)
+            if pid in [x["id"] for x in got.json()["results"]]:
+                break
+            assert time.monotonic() < deadline + 60, "serve did not index the imported papers"
+            time.sleep(0.5)
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -90,6 +90,13 @@ class Site:
         # Pages without a listing day (search, related) date their cards by first announcement.
         self.env.globals["first_days"] = store.first_days
         self.cache = PageCache(store, ttl=settings.page_cache_ttl)
+        # Features look up what their card additions need for a whole page at once (e.g. the
+        # search feature's keywords), not one query per card: called with the page's papers.
+        self.prefetch: list[Callable[[Sequence[Paper]], None]] = []
+
+    def _prefetch(self, papers: Sequence[Paper]) -> None:
+        for f in self.prefetch:
+            f(papers)
 
     def html(self, template: str, **ctx: Any) -> bytes:
         out = self.env.get_template(template).render(**ctx)
@@ -100,12 +107,14 @@ class Site:
     def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
         n = self.settings.page_size if show is None else max(1, show)
         L = views.listing(self.store, cats, day, 0, n)
+        self._prefetch([x.paper for x in L.items])
         return self.html("listing.html", L=L, shown=min(n, L.total))
 
     def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
         offset, limit = max(0, offset), max(1, limit)  # a negative slice would repeat cards
         L = views.listing(self.store, cats, day, offset, limit)
         prev_kind = L.entries[offset - 1][1] if 0 < offset <= L.total else None
+        self._prefetch([x.paper for x in L.items])
         macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
         return str(macro(L.items, offset + 1, L.day, prev_kind)).encode()
 
@@ -174,6 +183,7 @@ class Site:
             missing = [i for i in wanted if i not in found]
         if not found:
             raise _missing(missing, fetching)
+        self._prefetch(list(found.values()))
         return self.html(
             "papers.html",
             items=[found[i] for i in wanted if i in found],

@@ -13,6 +13,7 @@ POST /api/taste                the ❤ order of a listing for the reader's keywo
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,10 @@ from coolpapers.web import views
 
 # Snippets of the results being rendered, for the card panel (cards are rendered by the
 # shared macro, which only passes the paper along).
+# The keywords of the cards being rendered, looked up once per page (Site.prefetch).
+_keywords: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
+    "search_keywords", default=None
+)
 _snippets: contextvars.ContextVar[dict[str, Snippet] | None] = contextvars.ContextVar(
     "search_snippets", default=None
 )
@@ -92,9 +97,20 @@ def router(site: Any) -> APIRouter:
             return Markup("")
         return Markup('<p class="snippet">') + marked(s.abstract) + Markup("</p>")
 
+    def prefetch_keywords(papers: Sequence[Paper]) -> None:
+        ids = [p.id for p in papers]
+        got = searcher.keywords(ids)
+        _keywords.set({i: got.get(i, []) for i in ids})
+
     def keywords_attr(p: Paper) -> Markup:
-        kws = searcher.keywords([p.id]).get(p.id)
+        known = _keywords.get()
+        if known is not None and p.id in known:
+            kws = known[p.id]
+        else:  # a card rendered without a prefetch (a page of its own): one lookup
+            kws = searcher.keywords([p.id]).get(p.id, [])
         return Markup(f' keywords="{escape(", ".join(kws))}"') if kws else Markup("")
+
+    site.prefetch.append(prefetch_keywords)
 
     site.env.globals["card_buttons"].append(rel_button)
     site.env.globals["card_panels"].append(snippet_panel)
@@ -117,6 +133,7 @@ def router(site: Any) -> APIRouter:
         # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
         shown = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
         token = _snippets.set(shown)
+        prefetch_keywords([it.paper for it in res.items])
         try:
 
             def link(page: int) -> str:

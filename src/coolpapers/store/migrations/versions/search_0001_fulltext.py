@@ -9,6 +9,8 @@ Revision ID: search_0001
 Revises:
 """
 
+import logging
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -133,8 +135,12 @@ def _pg_upgrade() -> None:
     try:
         with bind.begin_nested():
             bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
-    except Exception:  # not permitted or not installed: no accent folding, say so in the logs
-        pass
+    except Exception as e:  # not permitted or not installed: no accent folding, say so
+        logging.getLogger("coolpapers.search").warning(
+            "PostgreSQL extension unaccent unavailable (%s): search will not fold accents "
+            "(Schrödinger != Schrodinger); `CREATE EXTENSION unaccent` as a superuser fixes it",
+            str(e).splitlines()[0],
+        )
     ns = bind.exec_driver_sql(
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
         "WHERE e.extname = 'unaccent'"
