@@ -125,6 +125,9 @@ def serve_env(db_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["COOLPAPERS_DATABASE_URL"] = db_url
     env["COOLPAPERS_FETCH_ON_DEMAND"] = "false"
+    # serving is measured here, not indexing (bench/search.py, bench/import_speed.py do that):
+    # a freshly imported database would keep serve's background indexer busy for minutes
+    env["COOLPAPERS_SEARCH_INDEX_IN_SERVE"] = "false"
     env.pop("PORT", None)
     return env
 

@@ -97,12 +97,19 @@ def build_sqlite(db: Path, src: Path) -> None:
     t = time.perf_counter()
     store = Store.open(f"sqlite:///{db}")
     rep = import_files(store, files)
-    store.engine.dispose()
     print(
         f"imported {len(files)} real daily files of {src} ({rep.lines:,} lines, "
         f"{len(rep.skipped_files)} weekend files skipped) into {db} in "
         f"{time.perf_counter() - t:.1f} s"
     )
+    # The steady state a reader meets: the search index caught up (cards carry keywords), so
+    # the servers below are not also busy indexing (they run with the indexer off besides).
+    from coolpapers.search import indexer
+
+    t = time.perf_counter()
+    n = indexer.catch_up(store)
+    store.engine.dispose()
+    print(f"search index caught up: {n} papers in {time.perf_counter() - t:.0f} s")
 
 
 def pick_listing(db: Path, target: int) -> tuple[str, date, int]:

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     search_per_page: int = 25
     # Papers per `coolpapers index` transaction (keywords + embeddings).
     search_index_batch: int = 512
+    # `serve` keeps the search index current in a background thread; off when a separate
+    # `coolpapers index` (cron, one worker) does it, e.g. with many web processes.
+    search_index_in_serve: bool = True
 
     @property
     def is_sqlite(self) -> bool:

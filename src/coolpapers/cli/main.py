@@ -167,7 +167,7 @@ def serve(
         llm_server = local_llm_.start(get_settings(), model)  # before the workers read settings
     faq_workers = _start_faq_workers(store)  # FAQ: background LLM workers (embedded setup)
     # search: index what is new since the last run, then whatever gets stored, in the background
-    kick = _start_index(store, stop)
+    kick = _start_index(store, stop) if get_settings().search_index_in_serve else threading.Event()
     if watch:
         _start_watch(store, stop, kick)
     console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
