@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 import threading
 
 from sqlalchemy import inspect, text
@@ -126,3 +129,16 @@ def test_upgrade_from_trigger_indexed_fulltext_keeps_the_index(tmp_path) -> None
         assert Searcher(store, semantic=False).search("transformer").total > 0
         _fts_ok(store)
         engine.dispose()
+
+
+def test_loading_the_embedder_leaves_the_hosts_logging_alone() -> None:
+    # wordllama configures the root logger when imported; a fresh interpreter shows it undone
+    code = (
+        "import logging\n"
+        "from coolpapers.search.embed import Embedder\n"
+        "Embedder()\n"
+        "root = logging.getLogger()\n"
+        "print(root.level, len(root.handlers))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(logging.WARNING), "0"]

@@ -10,6 +10,7 @@ The model never touches the network: loaded from the package directory, download
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -26,8 +27,15 @@ class Embedder:
 
     def __init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # wordllama calls logging.basicConfig(level=INFO) when imported: the host's logging
+        # (CLI, tests, benches) stays as it was
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
         import wordllama
         from wordllama import WordLlama
+
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
         self._model = WordLlama.load(
             cache_dir=Path(wordllama.__file__).parent, disable_download=True
