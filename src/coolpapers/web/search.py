@@ -207,9 +207,8 @@ def router(site: Any) -> APIRouter:
         except ids.BadId as e:
             raise views.NotFound(f"{raw!r} is not an arXiv id.") from e
 
-    # before the page's route, whose {raw:path} would take "<id>/feed" for an id
-    @r.get("/arxiv/related/{raw:path}/feed")
-    async def related_feed(raw: str, request: Request) -> Response:
+    async def related_of(raw: str) -> tuple[Paper, list[Result]] | HTMLResponse:
+        """The paper `raw` names and its related papers, or the 404 page to answer."""
         try:
             pid = _pid(raw)
         except views.NotFound as e:
@@ -218,32 +217,35 @@ def router(site: Any) -> APIRouter:
         if pid not in found:
             msg = f"No paper {pid} here."
             return HTMLResponse(site.html("notfound.html", message=msg, suggestions=[]), 404)
-        items = await run_in_threadpool(searcher.related, pid)
+        return found[pid], await run_in_threadpool(searcher.related, pid)
+
+    # before the page's route, whose {raw:path} would take "<id>/feed" for an id
+    @r.get("/arxiv/related/{raw:path}/feed")
+    async def related_feed(raw: str, request: Request) -> Response:
+        got = await related_of(raw)
+        if isinstance(got, HTMLResponse):
+            return got
+        paper, items = got
         body = await run_in_threadpool(
             site.papers_feed,
             str(request.base_url).rstrip("/"),
             request.url.path,
-            f"/arxiv/related/{pid}",
-            f"Related to {found[pid].title} · Cool Papers",
-            f"Papers related to arXiv:{pid}",
+            f"/arxiv/related/{paper.id}",
+            f"Related to {paper.title} · Cool Papers",
+            f"Papers related to arXiv:{paper.id}",
             [it.paper for it in items],
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     @r.get("/arxiv/related/{raw:path}", response_class=HTMLResponse)
     async def related_page(raw: str, request: Request) -> Response:
-        try:
-            pid = _pid(raw)
-        except views.NotFound as e:
-            return HTMLResponse(site.html("notfound.html", message=str(e), suggestions=[]), 404)
-        found = await run_in_threadpool(site.store.papers, [pid])
-        if pid not in found:
-            msg = f"No paper {pid} here."
-            return HTMLResponse(site.html("notfound.html", message=msg, suggestions=[]), 404)
-        items = await run_in_threadpool(searcher.related, pid)
+        got = await related_of(raw)
+        if isinstance(got, HTMLResponse):
+            return got
+        paper, items = got
         fragment = request.query_params.get("fragment") == "1"
         template = "_related.html" if fragment else "related.html"
-        body = await run_in_threadpool(site.html, template, paper=found[pid], items=items)
+        body = await run_in_threadpool(site.html, template, paper=paper, items=items)
         return HTMLResponse(body)
 
     @r.get("/api/related/{raw:path}")
