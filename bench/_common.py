@@ -133,15 +133,20 @@ def serve_env(db_url: str) -> dict[str, str]:
 
 
 def start_serve(
-    db_url: str, port: int, workers: int = 1, log: Path | None = None
+    db_url: str,
+    port: int,
+    workers: int = 1,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`coolpapers serve` in its own process group (so its uvicorn workers stop with it)."""
+    """`coolpapers serve` in its own process group (so its uvicorn workers stop with it);
+    `env` overrides serve_env's settings."""
     cmd = [str(COOLPAPERS), "serve", "--port", str(port), "--workers", str(workers)]
     sink = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     try:
         return subprocess.Popen(
             cmd,
-            env=serve_env(db_url),
+            env={**serve_env(db_url), **(env or {})},
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,

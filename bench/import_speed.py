@@ -20,8 +20,9 @@ The input (built under bench/out/import/ before any timing; nothing is invented 
           authors "A, B and C" + authors_parsed, title, comments, categories space-separated,
           abstract, one version "v1" created at 12:00 GMT of the collection day, nulls for
           journal-ref/doi/license), named arxiv-kaggle-like.jsonl.
-  files   the 386 original .jsonl.gz daily files as they are (weekend files are skipped by
-          the importer; announcements spread over the real days, replacements detected).
+  files   the 386 original .jsonl.gz daily files as they are (the importer stores the papers
+          of weekend files without listing them; announcements spread over the real days,
+          replacements detected).
 
 Run
   .venv/bin/python bench/import_speed.py                    # daily + kaggle + files, CLI once
@@ -180,7 +181,8 @@ def run_in_process(
     )
     print(
         f"stored {report.stored:,} records ({report.skipped} malformed, "
-        f"{len(report.skipped_files)} files skipped) in {elapsed:.2f} s -> {rate:,.0f} lines/s"
+        f"{len(report.skipped_files)} files with papers but no listing) "
+        f"in {elapsed:.2f} s -> {rate:,.0f} lines/s"
         f" ({report.stored / elapsed:,.0f} stored records/s)"
     )
     print(

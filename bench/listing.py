@@ -99,7 +99,7 @@ def build_sqlite(db: Path, src: Path) -> None:
     rep = import_files(store, files)
     print(
         f"imported {len(files)} real daily files of {src} ({rep.lines:,} lines, "
-        f"{len(rep.skipped_files)} weekend files skipped) into {db} in "
+        f"{len(rep.skipped_files)} files with papers but no listing) into {db} in "
         f"{time.perf_counter() - t:.1f} s"
     )
     # The steady state a reader meets: the search index caught up (cards carry keywords), so

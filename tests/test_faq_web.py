@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from coolpapers.config import Settings
+from coolpapers.llm.jobs import JobQueue
 from coolpapers.llm.prompts import BUILTIN
 from coolpapers.llm.service import FaqService
+from coolpapers.llm.stream import RESTART_NOTE
 from coolpapers.llm.worker import Workers
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
@@ -97,9 +99,10 @@ def test_card_has_faq_button_with_model_and_counters(env: Env) -> None:
     assert btn.getprevious().get("class").startswith("title-html")  # after [HTML]
     assert doc.xpath("//sup[@class='click-count'][@data-kind='faq']")
     assert doc.xpath("//div[@id='2606.00001']/div[@class='faq-panel'][@id='faq-2606.00001']")
-    for kind in ("pdf", "pdf", "faq"):
-        r = env.client.post("/api/papers/2606.00001/click", params={"kind": kind})
-        assert r.status_code == 200
+    other = TestClient(env.client.app, client=("198.51.100.7", 40000))  # another reader
+    for c, kind in ((env.client, "pdf"), (other, "pdf"), (env.client, "faq")):
+        r = c.post("/api/papers/2606.00001/click", params={"kind": kind})
+        assert r.status_code == 200 and r.json()["counted"] is True
     counts = env.client.get("/api/counters", params={"ids": "2606.00001,2606.00002"}).json()
     assert counts == {"2606.00001": {"pdf": 2, "faq": 1}}
     assert env.client.post("/api/papers/2606.00001/click?kind=evil").status_code == 400
@@ -266,3 +269,67 @@ def test_admin_batch_endpoint_needs_the_token(env: Env) -> None:
     assert r.status_code == 200 and r.json() == {"enqueued": 3}
     svc = FaqService(env.store, env.settings)
     wait_for(lambda: all(svc.answer(f"2606.0000{i}", "en") for i in (1, 2, 3)), timeout=20)
+
+
+def test_a_dead_workers_text_is_dropped_and_readers_are_told_it_restarts(
+    faq_store: Store,
+) -> None:
+    # A worker takes the job, streams part of the first answer, then dies (no heartbeat, no
+    # more writes): its lease (1 s here) runs out and a live worker takes the job over.
+    lease = 1.0
+    with FakeLLM(delay=0.001) as llm:
+        settings = faq_settings(llm.url, llm_lease_seconds=lease, llm_rate_limit=1)
+        client = TestClient(create_app(settings, faq_store))
+        assert client.post("/arxiv/kimi?paper=2606.00001&lang=en").status_code == 200
+        q = JobQueue(faq_store)
+        dead = q.claim("dead-worker", lease, limit=4)
+        assert dead is not None and dead.attempt == 1
+        assert q.append(dead, 1, 0, "DEAD PARTIAL TEXT", lease)
+        url = "/api/papers/2606.00001/faq?lang=en"
+        assert client.get(url).json()["status"] == "running"  # as far as anyone can tell
+        early: list[tuple[str, dict[str, Any]]] = []  # a reader following before the death
+
+        def follow(into: list[tuple[str, dict[str, Any]]]) -> None:
+            with client.stream("POST", "/api/papers/2606.00001/faq?lang=en") as r:
+                assert r.status_code == 200  # joining: never charged (the limit is used up)
+                name = ""
+                for line in r.iter_lines():  # as they come: the test waits on them
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        into.append((name, json.loads(line[6:])))
+
+        t1 = threading.Thread(target=follow, args=(early,))
+        t1.start()
+        wait_for(lambda: client.get(url).json()["status"] == "restarting", timeout=5)
+        j = client.get(url).json()
+        assert j["restarted"] is True and j["note"] == RESTART_NOTE
+        kimi = client.get("/arxiv/kimi?paper=2606.00001&lang=en").text
+        assert "faq-restarted" in kimi and "restarting the answer" in kimi
+        late: list[tuple[str, dict[str, Any]]] = []  # a reader arriving after it
+        t2 = threading.Thread(target=follow, args=(late,))
+        t2.start()
+        wait_for(lambda: bool(late) or not t2.is_alive())
+        pool = Workers(FaqService(faq_store, settings), slots=1, poll=0.02).start()
+        try:
+            t1.join(20)
+            t2.join(20)
+        finally:
+            pool.stop()
+    # The reader who was there saw the dead text, then was told it is gone and why.
+    statuses = [d for n, d in early if n == "status"]
+    dead_at = next(i for i, (n, d) in enumerate(early) if "DEAD PARTIAL" in json.dumps(d))
+    told_at = next(i for i, (n, d) in enumerate(early) if d.get("state") == "restarting")
+    assert dead_at < told_at and early[told_at][1]["note"] == RESTART_NOTE
+    assert {"state": "running", "position": None, "restarted": True, "note": RESTART_NOTE} in (
+        statuses
+    )
+    # The reader who came later never saw the dead attempt's text at all.
+    assert not any("DEAD PARTIAL" in json.dumps(d) for _, d in late)
+    assert late[0] == ("status", {"state": "restarting", "position": None, "restarted": True,
+                                  "note": RESTART_NOTE})  # fmt: skip
+    for events in (early, late):
+        assert events[-1][0] == "done" and "DEAD PARTIAL" not in events[-1][1]["html"]
+    st = q.status("2606.00001", "en")
+    assert (st.state, st.attempt, st.restarts) == ("done", 2, 1)
+    assert len(llm.calls) == 6

@@ -1,9 +1,9 @@
 """Importing real files: daily JSON lines (collected from arXiv's lists) and the Kaggle snapshot.
 
 Expected results are computed here from the raw files with a model written independently of
-sources/files.py: per file (date order, weekends skipped), each distinct paper is `new` in its
-primary category and `cross` in the others, or `replace` / `replace-cross` when it was listed
-on an earlier day.
+sources/files.py: per file (date order; weekend files list nothing, their papers are stored),
+each distinct paper is `new` in its primary category and `cross` in the others, or `replace` /
+`replace-cross` when it was listed on an earlier day.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def test_a_paper_listed_again_is_a_replacement(store: Store, tmp_path: Path) -> 
     assert stored_announcements(store) == got
 
 
-def test_weekend_files_are_skipped(store: Store, tmp_path: Path) -> None:
+def test_weekend_files_store_their_papers_not_listings(store: Store, tmp_path: Path) -> None:
     names = ("2025-03-21", "2025-03-22", "2025-03-23", "2025-03-24")  # Fri, Sat, Sun, Mon
     paths = [copy(daily(d), tmp_path) for d in names]
     # the collector repeated Friday's list on the weekend
@@ -179,13 +179,39 @@ def test_weekend_files_are_skipped(store: Store, tmp_path: Path) -> None:
     seen: list[int] = []
     report = import_files(store, paths, progress=seen.append)
     assert report.skipped_files == ["2025-03-22.jsonl.gz", "2025-03-23.jsonl.gz"]
-    assert report.files == 4
-    assert report.lines == len(read_records(paths[0])) + len(read_records(paths[3]))
+    assert report.files == 4 and report.failed == {}
+    assert report.lines == sum(len(read_records(p)) for p in paths)  # every file read
     assert store.all_days() == [date(2025, 3, 21), date(2025, 3, 24)]
     got = stored_announcements(store)
     assert got == expected_daily(paths)
     assert not any(k >= Kind.REPLACE for k in got.values())  # Friday's list is not repeated
+    all_ids = {ids.parse(r["id"]).id for p in paths for r in read_records(p)}
+    assert set(store.papers(all_ids)) == all_ids  # nothing lost with the weekend's listings
     assert sum(seen) == sum(p.stat().st_size for p in paths)  # progress covers every byte
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_papers_only_in_a_weekend_file_are_stored(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline: bool
+) -> None:
+    """2606.05465 is in the Saturday file 2026-06-06 and in no other: it must reach the store,
+    and no announcement may be dated on a weekend day (inline and through parser processes)."""
+    if pipeline:
+        monkeypatch.setattr(files, "PIPELINE_BYTES", 0)
+    paths = [copy(daily(d), tmp_path) for d in ("2026-06-05", "2026-06-06", "2026-06-07")]
+    sat = read_records(paths[1])
+    assert "2606.05465" in {ids.parse(r["id"]).id for r in sat}
+    report = import_files(store, paths)
+    assert report.skipped_files == ["2026-06-06.jsonl.gz", "2026-06-07.jsonl.gz"]
+    assert report.failed == {}
+    assert "2606.05465" in store.papers(["2606.05465"])
+    assert set(store.papers(ids.parse(r["id"]).id for r in sat)) == {
+        ids.parse(r["id"]).id for r in sat
+    }
+    days = {d for (_, d, _) in stored_announcements(store)}
+    assert days and all(d.weekday() < 5 for d in days)
+    assert stored_announcements(store) == expected_daily(paths)
+    assert all(d.weekday() < 5 for d in store.all_days())
 
 
 def test_import_shipped_sample(store: Store, tmp_path: Path) -> None:
@@ -570,9 +596,11 @@ def test_a_repeated_daily_list_is_not_taken_for_replacements(
     not a day on which every paper was replaced."""
     days = [shared("data", "arxiv-daily", f"2025-12-{d}.jsonl.gz") for d in (30, 31)]
     assert {r["id"] for r in read_records(days[0])} == {r["id"] for r in read_records(days[1])}
-    import_files(sqlite_store, days)
+    report = import_files(sqlite_store, days)
     assert sqlite_store.all_days() == [date(2025, 12, 30)]
     assert "a repeat of 2025-12-30" in caplog.text
+    assert report.skipped_files == ["2025-12-31.jsonl.gz"]  # its listing, not its papers
+    assert report.stored == sum(len(read_records(p)) for p in days)
 
 
 def test_big_files_are_parsed_in_a_second_process_with_the_same_result(

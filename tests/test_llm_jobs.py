@@ -5,19 +5,22 @@ leases expire, priorities and the concurrency cap."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from coolpapers.llm.jobs import JobQueue
 from coolpapers.llm.prompts import BUILTIN
-from coolpapers.llm.schema import faq_answers, faq_chunks
+from coolpapers.llm.schema import faq_answers, faq_chunks, faq_jobs
 from coolpapers.llm.service import FaqService
 from coolpapers.llm.worker import Workers
 from coolpapers.store import Store
-from tests.llm_server import FakeLLM
+from tests.llm_server import FakeLLM, default_answer
 from tests.llm_support import add_papers, clean_faq, faq_settings, paper, wait_for
 
 EN = BUILTIN.questions["en"]
@@ -135,7 +138,7 @@ def test_killed_worker_lease_expires_and_another_finishes(faq_store: Store) -> N
         dead = service.queue.status(p.id, "en")
         first.stop()  # killed mid-job: its lease is not renewed any more
         llm.delay = 0.0  # (the rest need not be slow)
-        assert service.queue.status(p.id, "en").state == "running"
+        assert service.queue.status(p.id, "en").state in ("running", "restarting")
         second = Workers(FaqService(faq_store, settings), slots=1, poll=0.05).start()
         try:
             wait_for(lambda: service.answer(p.id, "en") is not None)
@@ -222,3 +225,98 @@ def test_a_paper_replaced_today_counts_as_todays(faq_store: Store) -> None:
     assert service.priority(replaced) == date(2026, 6, 4).toordinal()
     assert service.priority(old) == date(2026, 1, 5).toordinal()
     assert service.priority(paper("2606.99999")) == date(2026, 6, 1).toordinal()  # never listed
+
+
+def test_a_dead_workers_job_reads_restarting_then_is_taken_over(faq_store: Store) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    service = FaqService(faq_store, faq_settings("http://127.0.0.1:9/v1"))
+    q = service.queue
+    service.ask(p, "en")
+    dead = q.claim("dead", 0.2, limit=4)
+    assert dead is not None and q.append(dead, 1, 0, "partial", 0.2)
+    assert q.status(p.id, "en").state == "running"
+    wait_for(lambda: q.status(p.id, "en").state == "restarting", timeout=2)
+    assert q.status(p.id, "en").restarts == 0  # nobody has taken it over yet
+    # A restarting job holds no slot of the concurrency cap (limit=1 here): it is taken over.
+    live = q.claim("live", 5.0, limit=1)
+    assert live is not None and live.attempt == 2
+    st = q.status(p.id, "en")
+    assert (st.state, st.attempt, st.restarts) == ("running", 2, 1)
+    assert q.chunks(p.id, "en", 1, 0) == []  # the dead attempt's text is gone
+    # A new generation (after this one failed) starts with no restart to report.
+    assert q.fail(live, "boom")
+    assert service.ask(p, "en") == "pending" and q.status(p.id, "en").restarts == 0
+
+
+def _slow_first_answer(messages: list[dict[str, Any]]) -> str:
+    """The first answer streams for a while (about 1.5 s below), the others at once."""
+    first = not any(m["role"] == "assistant" for m in messages)
+    return default_answer(messages) * 2 if first else "ok"
+
+
+def test_the_heartbeat_keeps_a_long_call_leased_through_database_errors(
+    faq_store: Store,
+) -> None:
+    p = paper()
+    add_papers(faq_store, [p])
+    lease = 0.3
+    with FakeLLM(answer=_slow_first_answer, delay=0.02, piece=3) as llm:
+        service = FaqService(faq_store, faq_settings(llm.url, llm_lease_seconds=lease))
+        renew = service.queue.renew
+        calls = {"n": 0}
+
+        def flaky(*args: Any) -> bool:  # the database is locked at the first heartbeat
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise OperationalError("UPDATE faq_jobs", {}, Exception("database is locked"))
+            return renew(*args)
+
+        service.queue.renew = flaky  # type: ignore[method-assign]
+        # Nothing is written while the first answer streams (flush: far away), so only the
+        # heartbeat keeps the lease of this long call.
+        pool = Workers(service, slots=1, poll=0.02, flush=60).start()
+        thief = JobQueue(faq_store)
+        try:
+            service.ask(p, "en")
+            wait_for(lambda: llm.active == 1)
+            end = time.monotonic() + 4 * lease
+            while time.monotonic() < end and llm.active:
+                # a live worker's job is never up for grabs
+                assert thief.claim("thief", 5.0, limit=4) is None
+                assert service.queue.status(p.id, "en").state == "running"
+                time.sleep(lease / 4)
+            wait_for(lambda: service.answer(p.id, "en") is not None)
+        finally:
+            pool.stop()
+    assert calls["n"] >= 3  # it kept beating after the error
+    st = service.queue.status(p.id, "en")
+    assert (st.state, st.attempt, st.restarts) == ("done", 1, 0)
+    assert len(llm.calls) == 6
+
+
+def test_a_worker_that_lost_its_lease_stops_at_once_and_goes_on(faq_store: Store) -> None:
+    p, nxt = paper("2606.00001"), paper("2606.00002")
+    add_papers(faq_store, [p, nxt])
+    lease = 0.3
+    with FakeLLM(answer=_slow_first_answer, delay=0.05, piece=3) as llm:
+        service = FaqService(faq_store, faq_settings(llm.url, llm_lease_seconds=lease))
+        pool = Workers(service, slots=1, poll=0.02, flush=60).start()
+        try:
+            service.ask(p, "en")
+            wait_for(lambda: llm.active == 1)  # the first answer: ~4 s of streaming
+            with faq_store.engine.begin() as c:  # as if its lease had run out and been taken
+                c.execute(update(faq_jobs).values(lease_owner="another worker"))
+            t = time.monotonic()
+            # The heartbeat finds out within a beat and stops the call, not 4 s later.
+            wait_for(lambda: llm.active == 0, timeout=3)
+            assert time.monotonic() - t < 2.0
+            assert len(llm.calls) == 1  # no further question was asked for nobody
+            # The slot lives on: it takes the next job.
+            llm.answer = lambda m: "ok"
+            service.ask(nxt, "en")
+            pool.wake()
+            wait_for(lambda: service.answer(nxt.id, "en") is not None)
+        finally:
+            pool.stop()
+    assert service.queue.status(p.id, "en").state == "running"  # the new owner's

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     # arXiv's terms: one request every 3 seconds, one connection, across all our fetchers.
     arxiv_min_interval: float = 3.0
     arxiv_max_retries: int = 5
+    # `serve` behind a reverse proxy: the peers (comma-separated IPs or networks, "*" for any)
+    # whose X-Forwarded-For / X-Forwarded-Proto are believed, so that per-address limits see
+    # the reader's address and not the proxy's. From any other peer the headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
     user_agent: str = "coolpapers/0.1 (self-hosted arXiv reader; https://github.com/coolpapers)"
     # Categories the scheduler watches for announcements (comma-separated).
     watch_categories: str = "cs.AI,cs.CL,cs.CV,cs.LG"
@@ -33,6 +37,13 @@ class Settings(BaseSettings):
     page_size: int = 50
     # Seconds a rendered page may be served from the in-process cache without a freshness check.
     page_cache_ttl: float = 1.0
+    # Bytes of rendered pages (and their gzipped copies) each worker keeps; least recently
+    # used pages go first.
+    page_cache_bytes: int = 256 * 1024 * 1024
+    # This site's address as readers reach it (scheme, host, port, any path prefix), for the
+    # absolute links feeds must carry. Never taken from the request's Host header: a cached
+    # feed is served to everyone, so one client's Host would become every reader's links.
+    base_url: str = "http://127.0.0.1:8000"
     # On-demand fetching (sources/ondemand.py) for a reader waiting on a page: seconds the
     # page may wait for arXiv (pace slot, attempts) and retries within that; past it the page
     # says "being fetched, try again shortly" at once. Misses are remembered per process: an
@@ -52,9 +63,10 @@ class Settings(BaseSettings):
     llm_label: str = ""
     # At most this many conversations run at once, across every worker process.
     llm_concurrency: int = 4
-    # A running job's lease; its worker renews it while it streams. A dead worker's job is
-    # picked up by another one once the lease has run out.
-    llm_lease_seconds: float = 60.0
+    # A running job's lease: its worker renews it every third of it (a heartbeat thread, and
+    # each streamed write). A dead worker's job reads as "restarting" once the lease has run
+    # out and is taken over by another worker then: short, so a crash costs readers seconds.
+    llm_lease_seconds: float = 15.0
     # Seconds one LLM call may take before it counts as failed.
     llm_timeout: float = 600.0
     # Per-model settings: `serve --local-llm` fills these from llm/models.py's profile of the
@@ -94,6 +106,9 @@ class Settings(BaseSettings):
     llm_rate_limit: int = 10
     llm_followup_rate_limit: int = 20
     llm_rate_window: int = 3600
+    # [PDF] / [FAQ] clicks (the counters, the ★ sort): one per address, paper and kind per
+    # window counts, and at most this many per address per window; more are not counted.
+    llm_click_limit: int = 300
     # `serve` runs FAQ workers in its own process (the embedded setup); turn off when
     # separate `coolpapers worker` processes do the work.
     llm_workers_in_serve: bool = True

@@ -33,8 +33,16 @@ _LETTER = re.compile(
 )
 # A cheap first look: most texts (even with math) have no accent command at all.
 _ANY_ACCENT = re.compile(r"\\[\"'`^~=.]|\\[uvHckrdb][\s{]|\\(?:ss|aa|AA|ae|AE|oe|OE|o|O|l|L|i|j)\b")
-# $...$, $$...$$, \(...\), \[...\]; an escaped \$ is not a delimiter
-_MATH = re.compile(r"(?<!\\)(\$\$.+?(?<!\\)\$\$|\$.+?(?<!\\)\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+# $...$, $$...$$, \(...\), \[...\]; an escaped \$ is not a delimiter. Not one regex
+# (`\$.+?\$|\\\(.+?\\\)|...`): each opener without a closer would scan to the end of the
+# text, so `\(` repeated made it quadratic. split_math finds openers and closers apart instead.
+_OPEN = re.compile(r"(?<!\\)(?:\$|\\[(\[])")
+_CLOSE = {  # opener -> (its closer, where the closer may start at the earliest: 1+ char between)
+    "$$": (re.compile(r"(?<!\\)\$\$"), 3),
+    "$": (re.compile(r"(?<!\\)\$"), 2),
+    "\\(": (re.compile(r"\\\)"), 3),
+    "\\[": (re.compile(r"\\\]"), 3),
+}
 
 
 def _base(ch: str) -> str:
@@ -63,14 +71,44 @@ def _plain(text: str) -> str:
 
 
 def split_math(text: str) -> list[tuple[str, bool]]:
-    """Split into (segment, is_math) pairs; math segments keep their delimiters."""
+    """Split into (segment, is_math) pairs; math segments keep their delimiters.
+
+    A span opens at the leftmost unescaped `$`, `$$`, `\\(` or `\\[` (`$$` before `$`) and
+    closes at the first closer of its kind after at least one character; an opener with no
+    closer is plain text. Linear time: the first closer of each kind is remembered, so no
+    stretch of text is searched twice for the same closer."""
     out: list[tuple[str, bool]] = []
+    found: dict[str, int] = {}  # opener -> the closer found last (-1: none up to the end)
+
+    def close(kind: str, p: int) -> int:
+        """The end of the span that opener `kind` at `p` opens, or -1."""
+        pattern, gap = _CLOSE[kind]
+        q = found.get(kind)
+        # Openers come left to right, so a closer found for an earlier one is still the first
+        # for this one if it lies ahead; and once none is left, none ever is.
+        if q is None or (q != -1 and q < p + gap):
+            m = pattern.search(text, p + gap)
+            q = found[kind] = m.start() if m else -1
+        return -1 if q == -1 else q + len(kind)
+
     pos = 0
-    for m in _MATH.finditer(text):
-        if m.start() > pos:
-            out.append((text[pos : m.start()], False))
-        out.append((m.group(0), True))
-        pos = m.end()
+    m = _OPEN.search(text)
+    while m:
+        p = m.start()
+        if m.group() == "$":
+            end = close("$$", p) if text.startswith("$$", p) else -1
+            if end == -1:
+                end = close("$", p)
+        else:
+            end = close(m.group(), p)
+        if end == -1:
+            m = _OPEN.search(text, p + 1)
+            continue
+        if p > pos:
+            out.append((text[pos:p], False))
+        out.append((text[p:end], True))
+        pos = end
+        m = _OPEN.search(text, end)
     if pos < len(text):
         out.append((text[pos:], False))
     return out

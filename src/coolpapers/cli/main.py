@@ -8,12 +8,12 @@ import os
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coolpapers.cli.progress import bytes_bar, console, count_bar, setup_logging
-from coolpapers.config import get_settings
+from coolpapers.config import Settings, get_settings
 from coolpapers.store import Store
 
 if TYPE_CHECKING:
@@ -39,7 +39,9 @@ def import_(
 ) -> None:
     """Import the Kaggle arxiv-metadata-oai-snapshot or daily JSON lines files (plain or .gz).
 
-    Daily files must be named YYYY-MM-DD.jsonl[.gz]: the date is their announcement day."""
+    Daily files must be named YYYY-MM-DD.jsonl[.gz]: the date is their announcement day. A
+    file that cannot be read to its end is named with its cause; the others are imported,
+    and the command then exits with status 1."""
     from coolpapers.sources.files import import_files
 
     missing = [f for f in files if not f.is_file()]
@@ -53,12 +55,19 @@ def import_(
         log.info("%s: resumed after line %d", name, line)
     console.print(
         f"[green]imported[/] {report.stored} records from {report.files} files "
-        f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files skipped)"
+        f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files with "
+        "papers but no listing: a weekend day or a repeated list)"
     )
     # search indexing is a step of its own, so that imports run at the speed of the store
     console.print(
         "search: new papers are indexed by `coolpapers index`, or in the background by `serve`"
     )
+    if report.failed:
+        # what was read before the failure is stored; a rerun goes on from there
+        console.print(f"[red]{len(report.failed)} files not imported to their end:[/]")
+        for name, cause in report.failed.items():
+            console.print(f"  {name}: {cause}", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -159,6 +168,7 @@ def serve(
     import uvicorn
 
     store = _store()  # migrate once, before any worker starts
+    _default_base_url(host, port)
     stop = threading.Event()
     llm_server = None
     if local_llm if local_llm is not None else get_settings().llm_local:
@@ -180,6 +190,7 @@ def serve(
             workers=workers,
             log_level="warning",
             access_log=False,
+            **proxy_options(get_settings()),
         )
     finally:
         stop.set()
@@ -187,6 +198,24 @@ def serve(
             faq_workers.stop()
         if llm_server is not None:
             llm_server.stop()
+
+
+def _default_base_url(host: str, port: int) -> None:
+    """Feeds link to COOLPAPERS_BASE_URL (never to a request's Host: web/app.py); unset, it is
+    where this server listens, so `serve --port 9000` links to port 9000. The workers read
+    it from the environment."""
+    if "base_url" in get_settings().model_fields_set:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ["COOLPAPERS_BASE_URL"] = f"http://{shown}:{port}"
+    get_settings.cache_clear()
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's reverse-proxy options: X-Forwarded-For (and -Proto) are believed from the
+    peers in COOLPAPERS_FORWARDED_ALLOW_IPS only, so that behind a proxy the per-address
+    limits see each reader, while a client talking to us directly cannot pick its address."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 def _start_watch(store: Store, stop: threading.Event, kick: threading.Event) -> threading.Thread:

@@ -178,9 +178,12 @@ def _pieces(para: str) -> list[str]:
         return [para]
     out, cur = [], ""
     for sentence in re.split(r"(?<=[.!?])\s+", para):
-        while len(sentence) > CHUNK_CHARS:  # a table or a formula with no sentence end
-            out.append(sentence[:CHUNK_CHARS])
-            sentence = sentence[CHUNK_CHARS:]
+        if len(sentence) > CHUNK_CHARS:  # a table or a formula with no sentence end
+            # cut by index: chopping the head off in a loop copied the rest each time
+            # (quadratic on a long line); the last piece keeps 1 to CHUNK_CHARS characters
+            cut = (len(sentence) - 1) // CHUNK_CHARS * CHUNK_CHARS
+            out += (sentence[i : i + CHUNK_CHARS] for i in range(0, cut, CHUNK_CHARS))
+            sentence = sentence[cut:]
         if cur and len(cur) + len(sentence) + 1 > CHUNK_CHARS:
             out.append(cur)
             cur = ""

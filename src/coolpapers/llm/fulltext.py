@@ -35,12 +35,19 @@ LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", 
 _LIG = re.compile("|".join(LIGATURES))
 _SOFT = "\ufffe"
 # A hyphen (or pypdfium2's U+FFFE marker) at a line end between two lowercase word parts.
-_BREAK = re.compile(r"([A-Za-z]*[a-z])(?:-\n|\ufffe\n?)([a-z][A-Za-z]*)")
+# The lookbehind: a match starts only where a word does, not at each letter of a long word
+# (each try ran to the word's end: quadratic); one starting inside a word never won anyway.
+_BREAK = re.compile(r"(?<![A-Za-z])([A-Za-z]*[a-z])(?:-\n|\ufffe\n?)([a-z][A-Za-z]*)")
 _WORD = re.compile(r"[A-Za-z]+")
 _PAGE_NO = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.I)
-_REFS = re.compile(r"^\s*(?:\d+\.?\s*|[IVX]+\.\s*)?(?:references|bibliography)\s*$", re.I | re.M)
+# Headings on a line of their own. A heading's leading space is that of its own line
+# (`[^\S\n]*`, not `\s*`: from each line start of a run of blank lines `\s*` ran over the whole
+# run, quadratic on many blank lines); _finditer puts the blank lines before it back.
+_REFS = re.compile(
+    r"^[^\S\n]*(?:\d+\.?\s*|[IVX]+\.\s*)?(?:references|bibliography)\s*$", re.I | re.M
+)
 _APPX = re.compile(
-    r"^\s*(?:(?i:appendix|appendices|supplementary material)"
+    r"^[^\S\n]*(?:(?i:appendix|appendices|supplementary material)"
     r"|[A-H](?:\.\d)?\s+[A-Z][\w ,:-]{3,80})\s*$",  # "A Proofs", "B.1 Setup"
     re.M,
 )
@@ -88,7 +95,7 @@ def clean(pages: list[str]) -> str:
     text = _dehyphenate(text)
     text = text.replace(_SOFT, "")  # any marker left (not between two word parts)
     text = unicodedata.normalize("NFC", text)
-    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"(?<![ \t])[ \t]+\n", "\n", text)  # not tried at each space of a run
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
@@ -139,8 +146,8 @@ def split(text: str) -> tuple[str, str]:
     """(body, appendix), the references dropped; the appendix may be empty."""
     refs = _last(_REFS, text)
     if refs is not None:
-        appx = _APPX.search(text, refs)
-        return text[:refs].rstrip(), text[appx.start() :] if appx else ""
+        appx = next(_finditer(_APPX, text, refs), None)
+        return text[:refs].rstrip(), text[appx[0] :] if appx else ""
     appx = _last(_APPX, text, only=("appendix", "appendices"))
     if appx is not None and appx > len(text) // 2:
         return text[:appx].rstrip(), text[appx:]
@@ -148,8 +155,27 @@ def split(text: str) -> tuple[str, str]:
 
 
 def _last(pattern: re.Pattern[str], text: str, only: tuple[str, ...] = ()) -> int | None:
-    hits = [m for m in pattern.finditer(text) if not only or m.group().strip().lower() in only]
-    return hits[-1].start() if hits else None
+    hits = [p for p, m in _finditer(pattern, text) if not only or m.group().strip().lower() in only]
+    return hits[-1] if hits else None
+
+
+def _finditer(
+    pattern: re.Pattern[str], text: str, pos: int = 0
+) -> Iterator[tuple[int, re.Match[str]]]:
+    """(start, match) of a heading pattern, the start moved up over the blank lines right
+    before the heading (not before `pos` or the previous match): where a `^\\s*` pattern's
+    match began. Linear: each stretch of text is looked back over once."""
+    floor = pos
+    for m in pattern.finditer(text, pos):
+        start = m.start()
+        while start > floor:
+            nl = text.rfind("\n", max(floor - 1, 0), start - 1)
+            line = nl + 1 if nl != -1 else 0
+            if (nl == -1 and floor > 0) or not text[line:start].isspace():
+                break
+            start = line
+        yield start, m
+        floor = m.end()
 
 
 # ---- stored text ---------------------------------------------------------------------------

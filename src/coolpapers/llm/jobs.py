@@ -7,11 +7,15 @@
   priority, then oldest) or a running one whose lease ran out (its worker died).
 - Everything a worker writes (chunks, the answer, failure) is conditional on still owning the
   lease for its attempt, so a worker that lost its lease can never overwrite the new owner.
+- Readers are told when a worker died: a running row whose lease ran out reads as
+  `restarting` (its partial text is not served), and a row retaken from a dead worker counts
+  the restart (`restarts`), so readers can be told why the answer starts over.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +25,9 @@ from coolpapers.llm.schema import faq_answers, faq_chunks, faq_jobs
 from coolpapers.store import Store
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+# Never stored: what a reader is told about a RUNNING row whose lease ran out (its worker
+# died, and no other worker has taken the job over yet).
+RESTARTING = "restarting"
 _CLAIM_LOCK = 0x46A0  # any constant: the PostgreSQL advisory lock id of claims
 
 
@@ -34,10 +41,21 @@ class Claim:
 
 @dataclass(slots=True)
 class JobStatus:
-    state: str  # none | pending | running | done | failed
+    state: str  # none | pending | running | restarting | done | failed
     attempt: int = 0
     position: int | None = None  # 1 = next to run (pending jobs only)
     error: str | None = None
+    restarts: int = 0  # times this generation was taken over from a dead worker
+
+
+class Refused(Exception):
+    """`enqueue`'s `admit` said no: the job was not created (its transaction rolled back)."""
+
+
+@dataclass(slots=True, frozen=True)
+class Enqueued:
+    state: str  # the row's state afterwards
+    created: bool  # this call started the generation (inserted or reopened the row)
 
 
 class JobQueue:
@@ -48,9 +66,24 @@ class JobQueue:
 
     # ---- readers' side -------------------------------------------------------------------
 
-    def enqueue(self, paper_id: str, lang: str, priority: int, *, force: bool = False) -> str:
-        """Start or join the generation; returns the state the row is in afterwards. A done
-        row stays done (its answer is the cache) unless `force` (regeneration)."""
+    def enqueue(
+        self,
+        paper_id: str,
+        lang: str,
+        priority: int,
+        *,
+        force: bool = False,
+        admit: Callable[[Connection], bool] | None = None,
+    ) -> Enqueued:
+        """Start or join the generation. A done row stays done (its answer is the cache)
+        unless `force` (regeneration).
+
+        `admit` runs in the same transaction, only when this call is the one that starts the
+        generation (a joiner never reaches it): e.g. charging a rate limit. When it says no,
+        nothing happened (the transaction rolls back) and `Refused` is raised. Deciding this
+        inside the transaction is what makes it race-free: of many readers asking at once,
+        exactly one inserts the row (the primary key serialises them), and only that one pays.
+        """
         now = time.time()
         j = faq_jobs.c
         reopen = [FAILED, DONE] if force else [FAILED]
@@ -62,25 +95,40 @@ class JobQueue:
                 priority=priority,
                 enqueued=now,
                 attempt=0,
+                restarts=0,
                 updated=now,
             )
-            conn.execute(ins.on_conflict_do_nothing(index_elements=[j.paper_id, j.lang]))
-            conn.execute(
+            # RETURNING, not rowcount: through psycopg this INSERT's rowcount comes back as -1.
+            ins = ins.on_conflict_do_nothing(index_elements=[j.paper_id, j.lang])
+            created = conn.execute(ins.returning(j.paper_id)).first() is not None
+            reopened = conn.execute(
                 update(faq_jobs)
                 .where(j.paper_id == paper_id, j.lang == lang, j.state.in_(reopen))
-                .values(state=PENDING, priority=priority, enqueued=now, error=None, updated=now)
-            )
+                .values(
+                    state=PENDING,
+                    priority=priority,
+                    enqueued=now,
+                    error=None,
+                    restarts=0,
+                    updated=now,
+                )
+            ).rowcount
+            created = created or reopened == 1
+            if created and admit is not None and not admit(conn):
+                raise Refused
             # A reader waiting on an old paper's job lifts it to its own priority.
             conn.execute(
                 update(faq_jobs)
                 .where(j.paper_id == paper_id, j.lang == lang, j.priority < priority)
                 .values(priority=priority)
             )
-            return conn.execute(
+            state = conn.execute(
                 select(j.state).where(j.paper_id == paper_id, j.lang == lang)
             ).scalar_one()
+        return Enqueued(state, created)
 
     def status(self, paper_id: str, lang: str) -> JobStatus:
+        """The job as readers see it: a running row whose lease ran out is `restarting`."""
         j = faq_jobs.c
         with self.engine.connect() as conn:
             row = (
@@ -100,7 +148,12 @@ class JobQueue:
                     ),
                 )
                 pos = int(conn.execute(ahead).scalar() or 0) + 1
-            return JobStatus(row["state"], row["attempt"], pos, row["error"])
+            state = row["state"]
+            if state == RUNNING and (row["lease_expires"] or 0) < time.time():
+                # Its worker stopped renewing (killed, crashed): the text it streamed will be
+                # thrown away by the next claim, so it is not shown as being written.
+                state = RESTARTING
+            return JobStatus(state, row["attempt"], pos, row["error"], row["restarts"])
 
     def chunks(
         self, paper_id: str, lang: str, attempt: int, after: int
@@ -134,7 +187,7 @@ class JobQueue:
             if running >= limit:
                 return None
             q = (
-                select(j.paper_id, j.lang, j.attempt)
+                select(j.paper_id, j.lang, j.attempt, j.state)
                 .where(or_(j.state == PENDING, and_(j.state == RUNNING, j.lease_expires < now)))
                 .order_by(j.priority.desc(), j.enqueued)
                 .limit(1)
@@ -142,13 +195,15 @@ class JobQueue:
             row = conn.execute(q).first()
             if row is None:
                 return None
-            paper_id, lang, attempt = row
+            paper_id, lang, attempt, state = row
             conn.execute(
                 update(faq_jobs)
                 .where(j.paper_id == paper_id, j.lang == lang)
                 .values(
                     state=RUNNING,
                     attempt=attempt + 1,
+                    # taken over from a dead worker: readers are told why it starts over
+                    restarts=j.restarts + (1 if state == RUNNING else 0),
                     lease_owner=owner,
                     lease_expires=now + lease,
                     updated=now,

@@ -11,6 +11,7 @@ final view alike, because both are made here.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from html import escape
 from typing import Any
@@ -30,8 +31,6 @@ _CLASSES = {"span": {"math", "display", "notranslate"}}
 # \( \) and \[ \] are how many models write math; Markdown would eat the backslashes. They
 # become $ / $$ before parsing, outside code (fenced blocks and inline code are left alone).
 _CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.S)
-_PAREN = re.compile(r"\\\((.+?)\\\)", re.S)
-_BRACKET = re.compile(r"\\\[(.+?)\\\]", re.S)
 
 
 def _math(display: bool) -> Any:
@@ -64,9 +63,27 @@ def _parser() -> MarkdownIt:
 def _normalise_delimiters(text: str) -> str:
     parts = _CODE.split(text)
     for i in range(0, len(parts), 2):  # even parts are outside code
-        p = _BRACKET.sub(lambda m: f"$${m.group(1)}$$", parts[i])
-        parts[i] = _PAREN.sub(lambda m: f"${m.group(1).strip()}$", p)
+        p = _replace_spans(parts[i], "\\[", "\\]", lambda m: f"$${m}$$")
+        parts[i] = _replace_spans(p, "\\(", "\\)", lambda m: f"${m.strip()}$")
     return "".join(parts)
+
+
+def _replace_spans(text: str, opener: str, closer: str, repl: Callable[[str], str]) -> str:
+    r"""Each `opener`...`closer` span (1+ characters between, the first closer) -> repl(inside).
+
+    What `re.sub(r"\\\((.+?)\\\)", ...)` did, in linear time: the regex searched to the end of
+    the text again for every opener that has no closer (quadratic on `\(` repeated), where
+    here the first opener without a closer ends the search, as no later one has a closer."""
+    out: list[str] = []
+    pos = 0
+    while (p := text.find(opener, pos)) != -1:
+        q = text.find(closer, p + len(opener) + 1)
+        if q == -1:
+            break
+        out += (text[pos:p], repl(text[p + len(opener) : q]))
+        pos = q + len(closer)
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def markdown(text: str) -> str:

@@ -1,5 +1,6 @@
-"""The FAQ's tables (Alembic branch "llm", migration llm_0001). Times are unix seconds (float):
-leases are compared against `time.time()` in every process, on both backends alike."""
+"""The FAQ's tables (Alembic branch "llm", migrations llm_0001, llm_0002). Times are unix
+seconds (float): leases are compared against `time.time()` in every process, on both backends
+alike."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ faq_jobs = Table(
     Column("lease_expires", Float),
     Column("error", Text),
     Column("updated", Float, nullable=False),
+    # Times the current generation was taken over from a worker that died (llm_0002): its
+    # readers are told that the answer starts over, and why.
+    Column("restarts", Integer, nullable=False, server_default="0"),
 )
 Index("ix_faq_jobs_queue", faq_jobs.c.state, faq_jobs.c.priority, faq_jobs.c.enqueued)
 
@@ -77,7 +81,8 @@ faq_counters = Table(
     Column("n", Integer, nullable=False),
 )
 
-# Fixed-window per-IP limits on starting LLM work, shared by every web worker.
+# Fixed-window per-IP limits on starting LLM work and on counted clicks, shared by every web
+# worker.
 faq_ratelimit = Table(
     "faq_ratelimit",
     metadata,

@@ -9,18 +9,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from coolpapers.config import Settings
 from coolpapers.llm import prompts as prompts_
 from coolpapers.llm import render
-from coolpapers.llm.jobs import DONE, FAILED, JobQueue, JobStatus
+from coolpapers.llm.jobs import DONE, FAILED, JobQueue, JobStatus, Refused
 from coolpapers.llm.schema import faq_answers, faq_counters, faq_ratelimit
 from coolpapers.records import Paper
 from coolpapers.store import Store
 from coolpapers.store.schema import announcements
 
 COUNTER_KINDS = ("pdf", "faq")
+# What became of a click (FaqService.click).
+COUNTED, REPEAT, LIMITED = "counted", "repeat", "limited"
 
 
 @dataclass(slots=True)
@@ -46,7 +48,7 @@ class Answer:
 class View:
     """Everything a reader needs about one paper's FAQ in one language."""
 
-    status: str  # none | pending | running | done | failed
+    status: str  # none | pending | running | restarting | done | failed
     job: JobStatus
     answer: Answer | None = None
     latest_version: int | None = None
@@ -112,7 +114,21 @@ class FaqService:
 
     def ask(self, paper: Paper, lang: str, *, force: bool = False) -> str:
         """Start or join the generation of `paper`'s FAQ; returns the job's state."""
-        return self.queue.enqueue(paper.id, lang, self.priority(paper), force=force)
+        return self.queue.enqueue(paper.id, lang, self.priority(paper), force=force).state
+
+    def start(
+        self, paper: Paper, lang: str, key: str | None, limit: int, *, force: bool = False
+    ) -> bool:
+        """`ask` for a reader: when this call is the one that starts the generation, `key`
+        (e.g. "start:<ip>") is charged one use of `limit`, in the same transaction; joining a
+        generation someone else started is free. False: over the limit, nothing started.
+        `key` None: not limited (the admin)."""
+        admit = None if key is None else (lambda conn: self._charge(conn, key, limit))
+        try:
+            self.queue.enqueue(paper.id, lang, self.priority(paper), force=force, admit=admit)
+        except Refused:
+            return False
+        return True
 
     def priority(self, paper: Paper) -> int:
         """Today's papers first: the latest day a paper was listed (a replacement listed today
@@ -155,20 +171,32 @@ class FaqService:
 
     # ---- counters and limits ------------------------------------------------------------
 
-    def click(self, paper_id: str, kind: str) -> int:
-        """Count one click on [PDF] or [FAQ]; returns the new count."""
+    def click(self, paper_id: str, kind: str, who: str | None = None) -> tuple[int, str]:
+        """Count a click on [PDF] or [FAQ]; returns the count and COUNTED, REPEAT or LIMITED.
+
+        With `who` (the reader's address), a click counts once per (address, paper, kind) per
+        rate window (a REPEAT after that), and an address counts at most `llm_click_limit`
+        clicks per window (LIMITED after that): the counters rank papers (the ★ sort), so one
+        script must not be able to push them."""
         if kind not in COUNTER_KINDS:
             raise ValueError(kind)
         c = faq_counters.c
         with self.store.engine.begin() as conn:
-            stmt = self.store._insert(faq_counters).values(paper_id=paper_id, kind=kind, n=1)
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=[c.paper_id, c.kind], set_={"n": c.n + 1})
-            )
-            return int(
-                conn.execute(select(c.n).where(c.paper_id == paper_id, c.kind == kind)).scalar()
-                or 0
-            )
+            outcome = COUNTED
+            if who is not None:
+                if not self._charge(conn, f"click:{who}:{kind}:{paper_id}", 1):
+                    outcome = REPEAT
+                elif not self._charge(conn, f"clicks:{who}", self.settings.llm_click_limit):
+                    outcome = LIMITED
+            if outcome == COUNTED:
+                stmt = self.store._insert(faq_counters).values(paper_id=paper_id, kind=kind, n=1)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[c.paper_id, c.kind], set_={"n": c.n + 1}
+                    )
+                )
+            q = select(c.n).where(c.paper_id == paper_id, c.kind == kind)
+            return int(conn.execute(q).scalar() or 0), outcome
 
     def counts(self, ids: list[str]) -> dict[str, dict[str, int]]:
         c = faq_counters.c
@@ -181,19 +209,24 @@ class FaqService:
         return out
 
     def allow(self, key: str, limit: int) -> bool:
-        """Count one use of `key` (e.g. "start:<ip>") in the current window; False once the
+        """Count one use of `key` (e.g. "followup:<ip>") in the current window; False once the
         window's `limit` is used up. Shared by every web worker through the store."""
+        with self.store.engine.begin() as conn:
+            return self._charge(conn, key, limit)
+
+    def _charge(self, conn: Connection, key: str, limit: int) -> bool:
+        """`allow` within the caller's transaction (so that what is limited and its charge
+        commit or roll back together)."""
         window_s = max(1, self.settings.llm_rate_window)
         window = int(time.time() // window_s)
         r = faq_ratelimit.c
-        with self.store.engine.begin() as conn:
-            stmt = self.store._insert(faq_ratelimit).values(key=key, window=window, n=1)
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=[r.key, r.window], set_={"n": r.n + 1})
-            )
-            n = conn.execute(select(r.n).where(r.key == key, r.window == window)).scalar() or 0
-            if n == 1:  # first use in a new window: old windows are of no use any more
-                conn.execute(delete(faq_ratelimit).where(r.window < window - 1))
+        stmt = self.store._insert(faq_ratelimit).values(key=key, window=window, n=1)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=[r.key, r.window], set_={"n": r.n + 1})
+        )
+        n = conn.execute(select(r.n).where(r.key == key, r.window == window)).scalar() or 0
+        if n == 1:  # first use in a new window: old windows are of no use any more
+            conn.execute(delete(faq_ratelimit).where(r.window < window - 1))
         return n <= limit
 
 

@@ -4,6 +4,10 @@ Per process and per (paper, language) ONE poller reads the job row and its new c
 `interval` seconds and renders the turn being written once; every reader of that job in this
 process is fed from it. Late joiners get what exists so far (the completed turns, then the
 current one), then the rest. Readers leaving does not stop the job: it is the workers'.
+
+When a worker dies, its job reads as `restarting` once the lease has run out: the dead
+attempt's text is dropped from the view (it will never be finished) and readers are told the
+answer starts over; the attempt that takes the job over is marked `restarted`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from coolpapers.llm import render
-from coolpapers.llm.jobs import DONE, FAILED, JobStatus
+from coolpapers.llm.jobs import DONE, FAILED, RESTARTING, RUNNING, JobStatus
 from coolpapers.llm.service import FaqService
 
 Event = tuple[str, dict[str, Any]]
@@ -32,6 +36,7 @@ class Snapshot:
     current_html: str = ""
     final: dict[str, Any] | None = None
     error: str | None = None
+    restarted: bool = False  # this generation was taken over from a dead worker
 
 
 @dataclass(slots=True)
@@ -95,10 +100,10 @@ class Hub:
                     # The worker died and another one starts over: so does the reader's view.
                     yield "reset", {"attempt": s.attempt}
                 attempt, sent_done = s.attempt, 0
-            status = (s.state, s.position)
+            status = (s.state, s.position, s.restarted)
             if status != last_status:
                 last_status = status
-                yield "status", {"state": s.state, "position": s.position}
+                yield "status", {"state": s.state, "position": s.position, **_restart(s)}
             for i in range(sent_done, len(s.done)):
                 yield "turn", {"i": i, "q": questions[i], "html": s.done[i], "done": True}
             sent_done = len(s.done)
@@ -128,7 +133,7 @@ class Hub:
     def _read(self, w: _Watch) -> tuple[JobStatus, list[tuple[int, int, str]]]:
         q = self.service.queue
         job = q.status(w.paper_id, w.lang)
-        if job.state != "running":
+        if job.state != RUNNING:  # (not RESTARTING: a dead attempt's text is never served)
             return job, []
         attempt_seq = w.seq if job.attempt == w.attempt else 0
         return job, q.chunks(w.paper_id, w.lang, job.attempt, attempt_seq)
@@ -145,7 +150,12 @@ class Hub:
         if job.state in (FAILED, "none"):
             err = job.error or "no generation is running for this paper"
             return replace(s, version=s.version + 1, state=job.state, error=err)
-        if job.state == "running" and job.attempt != w.attempt:
+        restarted = job.restarts > 0
+        if job.state == RESTARTING and (s.done or s.current is not None):
+            # The worker died: what it wrote will never be finished; readers drop it.
+            w.attempt, w.seq, w.texts, w.done_html = -1, 0, {}, []
+            s = replace(s, done=(), current=None, current_html="")
+        if job.state == RUNNING and job.attempt != w.attempt:
             # A new attempt (the first, or a retry after a dead worker): start over.
             w.attempt, w.seq, w.texts, w.done_html = job.attempt, 0, {}, []
             s = replace(s, attempt=job.attempt, done=(), current=None, current_html="")
@@ -167,11 +177,29 @@ class Hub:
                 done=tuple(w.done_html),
                 current=top,
                 current_html=html,
+                restarted=restarted,
             )
-        # (`s is not w.snap`: a new attempt began, which readers must hear about)
-        if (job.state, job.position) != (s.state, s.position) or s is not w.snap or not s.version:
-            return replace(s, version=s.version + 1, state=job.state, position=job.position)
+        # (`s is not w.snap`: a new attempt began, or a dead one's text went: readers must hear)
+        now = (job.state, job.position, restarted)
+        if now != (s.state, s.position, s.restarted) or s is not w.snap or not s.version:
+            return replace(
+                s,
+                version=s.version + 1,
+                state=job.state,
+                position=job.position,
+                restarted=restarted,
+            )
         return None
+
+
+RESTART_NOTE = "The previous attempt stopped before it was complete; restarting the answer."
+
+
+def _restart(s: Snapshot) -> dict[str, Any]:
+    """What a status event says about a restart: why the text a reader saw is gone."""
+    if s.state == RESTARTING or s.restarted:
+        return {"restarted": True, "note": RESTART_NOTE}
+    return {}
 
 
 def answer_json(a: Any) -> dict[str, Any]:

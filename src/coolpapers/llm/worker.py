@@ -3,8 +3,10 @@
 A `Workers` pool runs `slots` conversations at most in this process (the global cap is kept
 by `JobQueue.claim` across processes). Each conversation is: the system prompt, the paper text,
 then the questions asked one by one, each call carrying every previous turn. Streamed text is
-written to the store every `flush` seconds, which also renews the lease; a heartbeat renews it
-while nothing streams (the PDF download, a slow first token).
+written to the store every `flush` seconds, which also renews the lease; a heartbeat thread
+renews it every third of the lease whatever the conversation is doing (the PDF download, a
+slow first token, a busy event loop), so the lease can be short and a dead worker's job is
+taken over within seconds. A heartbeat that finds the lease lost stops the conversation.
 """
 
 from __future__ import annotations
@@ -68,10 +70,36 @@ class Conversation:
         self.settings = service.settings
         self.flush = flush
         self.seq = 0
+        self.beat: Heartbeat  # set by run()
 
     async def run(self) -> None:
+        s, claim = self.settings, self.claim
+        loop = asyncio.get_running_loop()
+        body: asyncio.Task[None] | None = None
+
+        def lost() -> None:  # on the heartbeat's thread
+            if body is not None:
+                loop.call_soon_threadsafe(body.cancel)
+
+        self.beat = Heartbeat(self.service.queue.renew, claim, s.llm_lease_seconds, lost)
+        # The conversation is a task of its own, so that the heartbeat can stop exactly it (a
+        # late cancel of a finished task is a no-op; the pool's slot is never hit).
+        body = asyncio.create_task(self._run())
+        self.beat.start()
+        try:
+            await body
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self.beat.lost.is_set() or (current is not None and current.cancelling()):
+                raise  # the pool is stopping
+            # The heartbeat found the job taken over by another worker: the model's work for
+            # this attempt is wasted, so it is stopped rather than finished for nobody.
+            log.warning("lost the lease of %s/%s; another worker has it", *self._key())
+        finally:
+            self.beat.stop()
+
+    async def _run(self) -> None:
         s, queue, claim = self.settings, self.service.queue, self.claim
-        beat = asyncio.create_task(self._heartbeat())
         started = time.perf_counter()
         try:
             papers = await asyncio.to_thread(self.service.store.papers, [claim.paper_id])
@@ -90,15 +118,17 @@ class Conversation:
                 usage,
                 time.perf_counter() - started,
             )
+            # The job is about to leave `running`: a renewal from now on would find it gone
+            # and take that for a lost lease.
+            self.beat.stop()
             if not await asyncio.to_thread(queue.finish, claim, row):
                 log.warning("finished %s/%s after losing its lease", claim.paper_id, claim.lang)
         except LostLease:
             log.warning("lost the lease of %s/%s; another worker has it", *self._key())
         except Exception as e:  # the LLM, the network, the PDF: fail the job, keep nothing
             log.warning("FAQ %s/%s failed: %s", *self._key(), e)
+            self.beat.stop()
             await asyncio.to_thread(queue.fail, claim, _message(e))
-        finally:
-            beat.cancel()
 
     def _key(self) -> tuple[str, str]:
         return self.claim.paper_id, self.claim.lang
@@ -185,11 +215,44 @@ class Conversation:
         if not ok:
             raise LostLease
 
-    async def _heartbeat(self) -> None:
-        lease = self.settings.llm_lease_seconds
-        while True:
-            await asyncio.sleep(max(0.05, lease / 3))
-            if not await asyncio.to_thread(self.service.queue.renew, self.claim, lease):
+
+class Heartbeat:
+    """Renews a claim's lease every third of it, on a thread of its own: it needs neither the
+    conversation's event loop nor its thread pool, which a slow PDF or a long model call may
+    keep busy. A failed renewal (the database briefly unreachable or locked) is retried at the
+    next beat; only a renewal that finds the lease taken calls `on_lost`."""
+
+    def __init__(
+        self,
+        renew: Callable[[Claim, float], bool],
+        claim: Claim,
+        lease: float,
+        on_lost: Callable[[], object],
+    ) -> None:
+        self.renew, self.claim, self.lease, self.on_lost = renew, claim, lease, on_lost
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="faq-heartbeat")
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        # (not joined: a renewal in flight ends on its own, and whatever it finds is moot)
+
+    def _run(self) -> None:
+        every = max(0.05, self.lease / 3)
+        while not self._stop.wait(every):
+            try:
+                ok = self.renew(self.claim, self.lease)
+            except Exception as e:  # a transient database error: the next beat tries again
+                log.warning("could not renew the lease of %s: %s", self.claim.paper_id, e)
+                continue
+            if not ok and not self._stop.is_set():
+                self.lost.set()
+                self.on_lost()
                 return
 
 

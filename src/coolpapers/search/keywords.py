@@ -16,7 +16,11 @@ from coolpapers.texmarkup import split_math
 
 N_KEYWORDS = 10
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_CONTRACTION = re.compile(r"\w+['’]\w+")  # don't, model's: never a keyword
+# don't, model's: never a keyword. The lookbehind lets a match start only where a word starts:
+# unanchored, `\w+` would be tried at every position of a long word, each try running to the
+# word's end (quadratic: 80k characters took minutes). A match can never start inside a word
+# anyway (starting one character earlier would match as well), so the matches are the same.
+_CONTRACTION = re.compile(r"(?<!\w)\w+['’]\w+")
 # English function words and the boilerplate of abstracts: never a keyword
 _STOP = """a about above across after again against all almost also although always among an and
     another any are around as at based be because been before being below between both but by

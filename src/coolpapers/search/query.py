@@ -81,6 +81,9 @@ def _day(text: str, end: bool) -> date | None:
     """YYYY, YYYY-MM or YYYY-MM-DD; `end` picks the last day of a year or month."""
     try:
         parts = [int(x) for x in text.split("-")]
+        # years past 9999 are no date (`date` raises OverflowError past a C int, not ValueError)
+        if not 1 <= parts[0] <= 9999:
+            return None
         if len(parts) == 1:
             return date(parts[0], 12, 31) if end else date(parts[0], 1, 1)
         if len(parts) == 2:
@@ -88,7 +91,7 @@ def _day(text: str, end: bool) -> date | None:
             return date(y, m, calendar.monthrange(y, m)[1] if end else 1)
         if len(parts) == 3:
             return date(*parts)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
     return None
 

@@ -49,7 +49,9 @@ def all_text(el: etree._Element) -> str:
     return etree.tostring(el, encoding="unicode", method="text", with_tail=False)
 
 
-_AND = re.compile(r"\s+and\s+")
+# The lookbehind: `\s+` may start only where a space run starts, not at each of its spaces
+# (each try would run to the run's end: quadratic on a long run of spaces).
+_AND = re.compile(r"(?<!\s)\s+and\s+")
 
 
 def split_authors(names: str) -> list[str]:
@@ -80,11 +82,24 @@ def split_authors(names: str) -> list[str]:
 
 
 def _drop_parens(s: str) -> str:
-    while True:
-        t = re.sub(r"\s*\([^()]*\)", "", s)
-        if t == s:
-            return s.strip()
-        s = t
+    r"""`s` without its parenthesised parts (nested ones too) and the spaces before each;
+    an unbalanced parenthesis stays.
+
+    One pass with a stack of open parentheses, where dropping the innermost `\s*\([^()]*\)`
+    until nothing changes took a pass per level of nesting (quadratic on `((((...))))`)."""
+    out: list[str] = []
+    opened: list[int] = []  # for each open parenthesis, where it and the spaces before it begin
+    for ch in s:
+        if ch == "(":
+            start = len(out)
+            while start and out[start - 1].isspace():
+                start -= 1
+            opened.append(start)
+        elif ch == ")" and opened:
+            del out[opened.pop() :]
+            continue
+        out.append(ch)
+    return "".join(out).strip()
 
 
 def as_utc(dt: datetime) -> datetime:

@@ -3,21 +3,28 @@
 Both are streamed line by line and written in batches, each batch in one transaction with a
 checkpoint (lines done), so memory stays flat and a killed import resumes where it stopped with
 no duplicate and no gap. A malformed line is logged with its line number (and id, if it has
-one) and skipped; the rest of its batch is kept.
+one) and skipped; the rest of its batch is kept. A file that cannot be read to its end (a
+truncated or corrupt gzip stream) or whose parsing fails keeps what was read before, is
+reported with its cause (ImportReport.failed), and the import goes on with the next file.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import gzip
 import io
+import json
 import logging
 import os
 import re
+import signal
+import sys
+import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -30,7 +37,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from coolpapers import ids, taxonomy
-from coolpapers.records import Announcement, Batch, Kind, Paper
+from coolpapers.records import MAX_CATEGORIES, Announcement, Batch, Kind, Paper
 from coolpapers.store import Store
 from coolpapers.store.store import Rows
 from coolpapers.texmarkup import oneline, unwrap
@@ -56,7 +63,12 @@ class ImportReport:
     stored: int = 0
     skipped: int = 0
     resumed_from: dict[str, int] = field(default_factory=dict)
+    # files whose listings were not stored (a weekend day, a repeat of an earlier day's list):
+    # their papers were
     skipped_files: list[str] = field(default_factory=list)
+    # files not imported to their end, with the cause; the lines before it are stored and
+    # checkpointed, so a rerun of a repaired file goes on from there
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def import_files(
@@ -70,12 +82,11 @@ def import_files(
         m = _DAILY_NAME.search(path.name)
         day = date.fromisoformat(m.group(1)) if m else None
         if day is not None and day.weekday() >= 5:
-            # arXiv lists nothing on Saturday or Sunday; daily collectors repeat Friday's list.
-            log.info("skipped %s: %s is a weekend, arXiv announces nothing", path.name, day)
+            # arXiv lists nothing on Saturday or Sunday: a collector's weekend file repeats
+            # Friday's list, or has papers of the next Monday's early. Its papers are stored
+            # (some are in no other file), its listing is not (_write_chunk).
+            log.info("%s: %s is a weekend day: papers stored, not listed", path.name, day)
             report.skipped_files.append(path.name)
-            if progress:
-                progress(path.stat().st_size)
-            continue
         files.append((path, day))
     # Parsing runs ahead of writing, in other processes when there is enough to import:
     # parsing costs about twice what writing does (41 us against 19 us a line), so two
@@ -84,20 +95,51 @@ def import_files(
     # written before).
     with _parser_pool(sum(p.stat().st_size for p, _ in files)) as pool:
         ahead = 2 * PARSERS if pool else 0  # a queue for each parser: none waits for the writer
-        pending: deque[tuple[_Chunk, Future[Any] | Parsed]] = deque()
+        pending: deque[tuple[_Chunk, Future[Any] | Any]] = deque()
+        failed: set[str] = set()  # checkpoint keys of files that failed: no chunk after it
+        live = pool
         for job, lines in _all_chunks(store, files, batch_size, progress, report, pool is not None):
-            if pool is None:
-                parsed: Future[Any] | Parsed = _parse_chunk(lines, job.day)
-            elif job.path is not None:
-                parsed = pool.submit(_parse_file, job.path, job.done, batch_size, job.day)
-            else:
-                parsed = pool.submit(_parse_chunk, lines, job.day)
+            parsed: Future[Any] | Any
+            if live is not None:
+                try:
+                    if job.path is not None:
+                        parsed = live.submit(_parse_file, job.path, job.done, batch_size, job.day)
+                    else:
+                        parsed = live.submit(_parse_chunk, lines, job.day)
+                except BrokenExecutor:
+                    # a parser process died (killed, out of memory): its files are reported
+                    # as they come up; the rest is parsed here
+                    log.warning("the parser processes are gone: parsing in this process")
+                    live = None
+            if live is None:
+                try:
+                    parsed = _parse_here(job, lines, batch_size)
+                except Exception as e:  # reported as the file's failure
+                    parsed = _failed_future(e)
             pending.append((job, parsed))
             if len(pending) > ahead:
-                _write_parsed(store, *pending.popleft(), report)
+                _write_parsed(store, *pending.popleft(), report, failed)
         while pending:
-            _write_parsed(store, *pending.popleft(), report)
+            _write_parsed(store, *pending.popleft(), report, failed)
     return report
+
+
+def _parse_here(job: _Chunk, lines: Lines, batch_size: int) -> Any:
+    if job.path is not None:
+        return _parse_file(job.path, job.done, batch_size, job.day)
+    return _parse_chunk(lines, job.day)
+
+
+def _failed_future(e: BaseException) -> Future[Any]:
+    f: Future[Any] = Future()
+    f.set_exception(e)
+    return f
+
+
+def _fail(report: ImportReport, name: str, cause: str) -> None:
+    if name not in report.failed:
+        log.error("%s: %s", name, cause)
+        report.failed[name] = cause
 
 
 @dataclass(slots=True)
@@ -111,6 +153,8 @@ class _Chunk:
     lineno: int
     path: Path | None = None
     done: int = 0
+    name: str = ""  # the file's, for messages
+    first: int = 0  # the number of a chunk's first line, for messages
 
 
 def _all_chunks(
@@ -129,14 +173,22 @@ def _all_chunks(
         key = f"import:{path.resolve()}:{size}"
         done = int(store.get_state(key, "0") or 0)
         if parsers and size <= WHOLE_FILE_BYTES:
-            yield _Chunk(key, day, 0, path, done), (0, [])
+            yield _Chunk(key, day, 0, path, done, path.name), (0, [])
             if progress:
                 progress(size)
             continue
         last_pos = 0
-        with path.open("rb") as raw:
+        try:
+            raw = path.open("rb")
+        except OSError as e:
+            _fail(report, path.name, f"cannot be read ({e})")
+            if progress:
+                progress(size)
+            continue
+        with raw:
             stream: IO[bytes] = gzip.open(raw) if path.suffix == ".gz" else raw  # type: ignore[assignment]  # noqa: SIM115
-            chunks = _chunks(stream, done, batch_size)
+            source = _Lines(stream)
+            chunks = _chunks(source, done, batch_size)
             lineno, lines = next(chunks, (done, (done + 1, [])))
             while True:
                 if done and path.name not in report.resumed_from and lines[1]:
@@ -144,8 +196,8 @@ def _all_chunks(
                 following = next(chunks, None)
                 if following is None:
                     report.lines += lineno
-                if following is not None or lineno > done or lineno == 0:
-                    yield _Chunk(key, day, lineno), lines
+                if following is not None or lineno > done or (lineno == 0 and not source.error):
+                    yield _Chunk(key, day, lineno, name=path.name, first=lines[0]), lines
                 if progress:  # after the chunk was handed over (written, without a pool)
                     pos = size if following is None else raw.tell()
                     progress(pos - last_pos)
@@ -153,6 +205,8 @@ def _all_chunks(
                 if following is None:
                     break
                 lineno, lines = following
+            if source.error:  # the last chunk above holds the lines read before it
+                _fail(report, path.name, f"{source.error} after line {max(lineno, done)}")
 
 
 # Rows to write, messages about skipped lines, how many were skipped
@@ -164,11 +218,27 @@ def _parser_pool(size: int) -> Iterator[ProcessPoolExecutor | None]:
     if size < PIPELINE_BYTES:
         yield None  # a few daily files: other processes would cost more than they save
         return
+    init = (_parser_started, (os.getpid(),))
+    with ProcessPoolExecutor(PARSERS, get_context("fork"), *init) as pool:
+        yield pool
+
+
+def _parser_started(parent: int) -> None:
+    """A parser process dies with the import that started it, even a SIGKILLed one: it
+    would otherwise wait forever on its work queue (it holds that pipe's writing end too),
+    100 MB orphaned (Linux's parent-death signal; elsewhere, an orderly exit still ends it).
+    The signal comes when the forking *thread* ends: with fork, the pool forks every parser
+    in the thread of its first submit, which is the importing thread, and that thread waits
+    for the pool's shutdown."""
     # Parsing builds trees of dicts and lists, never a cycle: reference counting frees them,
     # and the cyclic collector, which runs every few hundred allocations, only costs time
     # (15-20% of a parser's).
-    with ProcessPoolExecutor(PARSERS, get_context("fork"), initializer=gc.disable) as pool:
-        yield pool
+    gc.disable()
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):  # no libc to ask: the orderly exit remains
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was set: nobody to tell
+        os._exit(1)
 
 
 # A chunk of lines: the number of its first line, and the lines (a plain list of bytes: the
@@ -176,14 +246,42 @@ def _parser_pool(size: int) -> Iterator[ProcessPoolExecutor | None]:
 Lines = tuple[int, list[bytes]]
 
 
-def _chunks(stream: IO[bytes], done: int, batch_size: int) -> Iterator[tuple[int, Lines]]:
+# What reading a file can raise: gzip.BadGzipFile (an OSError: not gzip), EOFError (a
+# truncated stream), zlib.error (corrupt data), OSError (the disk)
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+class _Lines:
+    """The lines of a stream up to the first read error, which is kept (`error`): the lines
+    before it are imported and the file is reported, not the whole import stopped."""
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self.stream = stream
+        self.error: str | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.stream
+        except EOFError:
+            self.error = "truncated gzip stream"
+        except gzip.BadGzipFile as e:
+            self.error = f"not a gzip file ({e})"
+        except zlib.error as e:
+            self.error = f"corrupt gzip stream ({e})"
+        except OSError as e:
+            self.error = f"read error ({e})"
+
+
+def _chunks(source: _Lines, done: int, batch_size: int) -> Iterator[tuple[int, Lines]]:
     """(last line number, lines) per batch, after the `done` lines; an empty file yields one
-    empty chunk so that its checkpoint is still written."""
+    empty chunk so that its checkpoint is still written (not an unreadable one: its checkpoint
+    stays)."""
+    stream = iter(source)
     lineno = sum(1 for _ in islice(stream, done))
     while lines := list(islice(stream, batch_size)):
         yield lineno + len(lines), (lineno + 1, lines)
         lineno += len(lines)
-    if lineno == 0:
+    if lineno == 0 and not source.error:
         yield 0, (1, [])
 
 
@@ -196,11 +294,12 @@ def _parse_chunk(chunk: Lines, day: date | None) -> Parsed:
     for n, line in enumerate(lines, first):
         if not line.strip():
             continue
+        notes: list[str] = []
         try:
-            obj = orjson.loads(line)  # 2.3x json's speed: a tenth of an import's parsing
+            obj = _loads(line)
             if not isinstance(obj, dict):
                 raise BadRecord("not a JSON object")
-            paper, anns = _daily(obj, day) if day else _kaggle(obj)
+            paper, anns = _daily(obj, day, notes) if day else _kaggle(obj, notes)
         # AttributeError, IndexError: wrong shapes inside a record (versions: ["v1"],
         # authors_parsed: [["Smith"]]) are malformed lines too, not a reason to stop the import
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
@@ -208,46 +307,83 @@ def _parse_chunk(chunk: Lines, day: date | None) -> Parsed:
             problems.append(f"skipped line {n}{f' (id {rid})' if rid else ''}: {e}")
             batch.skipped += 1
             continue
+        problems.extend(f"line {n} (id {paper.id}): {note}" for note in notes)
         batch.papers.append(paper)
         batch.announcements.extend(anns)
     return Rows.of(batch), problems, batch.skipped
 
 
+def _loads(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)  # 2.3x json's speed: a tenth of an import's parsing
+    except orjson.JSONDecodeError as e:
+        if "surrogate" not in str(e):
+            raise
+        # JSON may escape a lone surrogate ("\ud800"), which orjson refuses: json reads it
+        # and records.clean removes it like a control character, so the record is kept
+        return json.loads(line)
+
+
 def _parse_file(
     path: Path, done: int, batch_size: int, day: date | None
-) -> tuple[int, list[tuple[int, Parsed]]]:
+) -> tuple[int, list[tuple[int, Parsed]], str | None]:
     """A whole small file, read, decompressed and parsed in a parser process: (its last line
-    number, [(last line number, rows) per batch after the `done` lines])."""
+    number, [(last line number, rows) per batch after the `done` lines], why it could not be
+    read to its end or None)."""
     data = path.read_bytes()
-    stream = io.BytesIO(gzip.decompress(data) if path.suffix == ".gz" else data)
-    out = [(n, _parse_chunk(lines, day)) for n, lines in _chunks(stream, done, batch_size)]
-    return (out[-1][0] if out else done), out
+    stream: IO[bytes] = io.BytesIO(data)
+    if path.suffix == ".gz":
+        try:
+            stream = io.BytesIO(gzip.decompress(data))  # all at once: the quick way
+        except _READ_ERRORS:
+            stream = gzip.GzipFile(fileobj=stream)  # line by line, up to the error
+    source = _Lines(stream)
+    out = [(n, _parse_chunk(lines, day)) for n, lines in _chunks(source, done, batch_size)]
+    last = max(out[-1][0] if out else 0, done)
+    return last, out, (f"{source.error} after line {last}" if source.error else None)
 
 
 def _write_parsed(
-    store: Store, job: _Chunk, parsed: Future[Any] | Parsed, report: ImportReport
+    store: Store, job: _Chunk, parsed: Future[Any] | Any, report: ImportReport, failed: set[str]
 ) -> None:
-    result = parsed.result() if isinstance(parsed, Future) else parsed
-    if job.path is None:
-        _write_chunk(store, job.key, job.day, job.lineno, result, report)
+    if job.key in failed:  # a chunk before this one was not written: its checkpoint must not
+        return  # move past it (a rerun parses the file again from there)
+    try:
+        result = parsed.result() if isinstance(parsed, Future) else parsed
+    except Exception as e:  # a parser failed or died: this file is reported
+        failed.add(job.key)
+        where = f"lines {job.first}-{job.lineno}" if job.path is None else f"after line {job.done}"
+        _fail(report, job.name, f"parsing failed, {where}: {e!r}")
         return
-    last, chunks = result
+    if job.path is None:
+        _write_chunk(store, job, job.lineno, result, report)
+        return
+    last, chunks, error = result
     if job.done and any(n > job.done for n, _ in chunks):
         report.resumed_from[job.path.name] = job.done  # there is work left after a kill
     for lineno, rows in chunks:
-        _write_chunk(store, job.key, job.day, lineno, rows, report)
+        _write_chunk(store, job, lineno, rows, report)
     report.lines += last
+    if error:
+        _fail(report, job.name, error)
 
 
 def _write_chunk(
-    store: Store, key: str, day: date | None, lineno: int, parsed: Parsed, report: ImportReport
+    store: Store, job: _Chunk, lineno: int, parsed: Parsed, report: ImportReport
 ) -> None:
     rows, problems, skipped = parsed
     for message in problems:
-        log.warning("%s", message)
-    if day is not None:
-        _mark_replacements(store, rows, day)
-    store.write_rows(rows, checkpoint=(key, str(lineno)))
+        log.warning("%s: %s", job.name, message)
+    day = job.day
+    if day is not None and day.weekday() >= 5:
+        rows.announcements.clear()  # papers only: arXiv lists nothing on a weekend day
+    elif (
+        day is not None
+        and _mark_replacements(store, rows, day)
+        and job.name not in report.skipped_files
+    ):
+        report.skipped_files.append(job.name)
+    store.write_rows(rows, checkpoint=(job.key, str(lineno)))
     report.stored += len(rows.papers)
     report.skipped += skipped
 
@@ -272,12 +408,40 @@ def _text(
     return unwrap(v) if paragraphs else oneline(v)
 
 
-def _categories(raw: Any) -> list[str]:
-    codes = raw.split() if isinstance(raw, str) else list(raw or [])
-    cats = taxonomy.clean_categories([str(c) for c in codes])
+def _id(obj: dict[str, Any]) -> ids.ArxivId:
+    raw = obj.get("id")
+    # a number is refused, not read: 2503.10010 as a float is 2503.1001, another paper
+    if not isinstance(raw, str):
+        raise BadRecord("id is not text")
+    if len(raw) > 100:  # the longest id, as a URL, has some 50 characters
+        raise BadRecord("not an arXiv id (too long)")
+    return ids.parse(raw)
+
+
+def _categories(raw: Any, notes: list[str]) -> list[str]:
+    if isinstance(raw, str):
+        codes = raw.split()
+    elif isinstance(raw, list):
+        codes = [c for c in raw if isinstance(c, str)]
+        if len(codes) < len(raw):
+            notes.append(f"dropped {len(raw) - len(codes)} categories that are not text")
+    elif raw is None:
+        codes = []
+    else:
+        raise BadRecord("categories is not a list")
+    cats = taxonomy.clean_categories(codes)
     if not cats:
         raise BadRecord("no arXiv category")
-    return cats
+    # Codes of the arXiv form that arXiv does not have ("zz") would make listings nobody can
+    # reach and junk in the category counts: dropped, and a record with none known refused.
+    # (A category arXiv adds later needs its row in data/arxiv-taxonomy.tsv.)
+    known = [c for c in cats if taxonomy.known(c)]
+    if not known:
+        raise BadRecord(f"no known arXiv category ({' '.join(cats[:5])[:100]})")
+    if len(known) < len(cats):
+        unknown = [c for c in cats if c not in known]
+        notes.append(f"dropped unknown categories {' '.join(unknown[:5])[:100]}")
+    return known[:MAX_CATEGORIES]
 
 
 def _first_listings(paper: Paper, day: date, replace: bool = False) -> list[Announcement]:
@@ -291,19 +455,24 @@ def _first_listings(paper: Paper, day: date, replace: bool = False) -> list[Anno
 # ---- daily JSON lines ({"id","pdf","abs","authors","title","categories","comment","summary"})
 
 
-def _daily(obj: dict[str, Any], day: date | None) -> tuple[Paper, list[Announcement]]:
+def _daily(
+    obj: dict[str, Any], day: date | None, notes: list[str]
+) -> tuple[Paper, list[Announcement]]:
     assert day is not None
-    aid = ids.parse(str(obj.get("id", "")))
+    aid = _id(obj)
     authors = obj.get("authors") or []
     if not isinstance(authors, list):
         raise BadRecord("authors is not a list")
+    names = [oneline(a) for a in authors if isinstance(a, str)]
+    if len(names) < len(authors):  # null, 3, {"x": 1}: no name, not "None", "3", "{'x': 1}"
+        notes.append(f"dropped {len(authors) - len(names)} authors that are not text")
     paper = Paper(
         id=aid.id,
         version=aid.version,
         title=_text(obj, "title") or "",
         abstract=_text(obj, "summary", paragraphs=True) or "",
-        authors=[" ".join(str(a).split()) for a in authors],
-        categories=_categories(obj.get("categories")),
+        authors=[a for a in names if a],
+        categories=_categories(obj.get("categories"), notes),
         comments=_text(obj, "comment", required=False),
     )
     return paper, _first_listings(paper, day)
@@ -312,37 +481,42 @@ def _daily(obj: dict[str, Any], day: date | None) -> tuple[Paper, list[Announcem
 _AS_REPLACEMENT = {Kind.NEW: Kind.REPLACE, Kind.CROSS: Kind.REPLACE_CROSS}
 
 
-def _mark_replacements(store: Store, rows: Rows, day: date) -> None:
+def _mark_replacements(store: Store, rows: Rows, day: date) -> bool:
     """Daily lists carry no announce type: a paper already listed on an earlier day is
-    listed again because arXiv announced a new version of it, i.e. a replacement."""
+    listed again because arXiv announced a new version of it, i.e. a replacement. True when
+    the list is a repeat of an earlier day's: its listings are dropped, its papers kept."""
     ids = {r[0] for r in rows.papers}
     firsts = store.first_days(sorted(ids))
     again = {pid for pid, d in firsts.items() if d < day}
     if not again:
-        return
+        return False
     earlier = {firsts[pid] for pid in again}
     if len(again) == len(ids) and len(earlier) == 1:
         # Every paper was first listed on one and the same earlier day: the collector saved
         # that day's list again (it happens on holidays), not a day of replacements.
         log.warning("skipped the listings of %s: a repeat of %s's list", day, earlier.pop())
         rows.announcements.clear()
-        return
+        return True
     rows.announcements[:] = [
         (c, d, p, int(_AS_REPLACEMENT.get(Kind(k), k)) if p in again else k)
         for c, d, p, k in rows.announcements
     ]
+    return False
 
 
 # ---- Kaggle arxiv-metadata-oai-snapshot -------------------------------------------------
 
 
-def _kaggle(obj: dict[str, Any]) -> tuple[Paper, list[Announcement]]:
-    aid = ids.parse(str(obj.get("id", "")))
+def _kaggle(obj: dict[str, Any], notes: list[str]) -> tuple[Paper, list[Announcement]]:
+    aid = _id(obj)
     versions = obj.get("versions") or []
     created = [_rfc2822(v["created"]) for v in versions if v.get("created")]
     parsed = obj.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        authors = [_name(a) for a in parsed]
+        named = [_name(a) for a in parsed if isinstance(a, list) and _all_text(a)]
+        if len(named) < len(parsed):
+            notes.append(f"dropped {len(parsed) - len(named)} authors that are not text")
+        authors = [a for a in named if a]
     else:
         authors = [
             a.strip() for a in re.split(r",| and ", _text(obj, "authors") or "") if a.strip()
@@ -353,7 +527,7 @@ def _kaggle(obj: dict[str, Any]) -> tuple[Paper, list[Announcement]]:
         title=_text(obj, "title") or "",
         abstract=_text(obj, "abstract", paragraphs=True) or "",
         authors=authors,
-        categories=_categories(obj.get("categories")),
+        categories=_categories(obj.get("categories"), notes),
         comments=_text(obj, "comments", required=False),
         journal_ref=_text(obj, "journal-ref", required=False),
         doi=_text(obj, "doi", required=False),
@@ -365,6 +539,10 @@ def _kaggle(obj: dict[str, Any]) -> tuple[Paper, list[Announcement]]:
     for i, t in enumerate(created):
         anns.extend(_first_listings(paper, estimated_listing_day(t), replace=i > 0))
     return paper, anns
+
+
+def _all_text(parts: list[Any]) -> bool:
+    return all(isinstance(p, str) for p in parts)
 
 
 def _name(parsed: list[str]) -> str:

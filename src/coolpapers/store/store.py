@@ -8,6 +8,7 @@ here and never write SQL of their own.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, Engine, RowMapping, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from coolpapers.records import Batch, Kind, Paper
+from coolpapers.records import Batch, Kind, Paper, clean
 from coolpapers.store.engine import make_engine, migrate
 from coolpapers.store.schema import announcements, day_counts, papers, state
 from coolpapers.texmarkup import accents_to_unicode
+
+log = logging.getLogger("coolpapers.store")
 
 
 @dataclass(slots=True)
@@ -63,17 +66,25 @@ def paper_row(p: Paper, now: datetime) -> PaperRow:
 @dataclass(slots=True)
 class Rows:
     """A `Batch` as the store binds it. Plain tuples: a parsing process prepares them and
-    hands them over five times cheaper than dataclasses pickle (sources/files.py)."""
+    hands them over five times cheaper than dataclasses pickle (sources/files.py). `notes`:
+    what records.clean changed, logged by the process that writes (a parser's log is lost)."""
 
     papers: list[PaperRow] = field(default_factory=list)
     announcements: list[AnnouncementRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, batch: Batch) -> Rows:
+        """Every record of every source passes here: cleaned and bounded (records.clean)."""
         now = datetime.now(UTC).replace(tzinfo=None)
+        notes: list[str] = []
+        for p in batch.papers:
+            if fixed := clean(p):
+                notes.extend(fixed)
         return cls(
             [paper_row(p, now) for p in batch.papers],
             [(a.category, a.day, a.paper_id, int(a.kind)) for a in batch.announcements],
+            notes,
         )
 
 
@@ -99,6 +110,8 @@ class Store:
 
     def write_rows(self, rows: Rows, checkpoint: tuple[str, str] | None = None) -> None:
         """`write` for a batch already turned into rows (by a parsing process: files.py)."""
+        for note in rows.notes:
+            log.warning("cleaned %s", note)
         with self.engine.begin() as conn:
             self._upsert_papers(conn, rows.papers)
             self._upsert_announcements(conn, rows.announcements)

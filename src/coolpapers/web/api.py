@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,8 @@ from coolpapers.records import Paper
 from coolpapers.web import spec, views
 
 MAX_IDS = 200
+MAX_OFFSET = 1_000_000  # no day is longer; past it SQL's integers overflow (a 500)
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _ONE_ID = r"(?:arxiv:)?(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Za-z\-]+)?/\d{7})(?:v\d+)?"
 
 
@@ -113,6 +115,15 @@ class ListingOut(BaseModel):
     entries: list[EntryOut]
 
 
+class Error(BaseModel):
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the HTTPException answers of a route (their body: {"detail"})."""
+    return {c: {"model": Error, "description": "What was wrong"} for c in codes}
+
+
 class PapersOut(BaseModel):
     papers: list[PaperOut]
     missing: list[str] = Field(description="ids asked for and not found")
@@ -146,11 +157,13 @@ def router(site: Any) -> APIRouter:
                 found.update(site.fetcher(missing))
         return found
 
-    @r.get("/api/listing/{spec_:path}", tags=["api"], response_model=ListingOut)
+    @r.get(
+        "/api/listing/{spec_:path}", tags=["api"], response_model=ListingOut, responses=_errors(404)
+    )
     def listing(
         spec_: str,
         date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         limit: Annotated[int | None, Query(ge=1, le=2000)] = None,
     ) -> ListingOut:
         """A day's listing of a category set (papers.cool syntax), the latest day by default."""
@@ -182,7 +195,7 @@ def router(site: Any) -> APIRouter:
             ],
         )
 
-    @r.get("/api/papers", tags=["api"], response_model=PapersOut)
+    @r.get("/api/papers", tags=["api"], response_model=PapersOut, responses=_errors(400))
     def papers(wanted: Annotated[str, Query(alias="ids", description="a,b,c")]) -> PapersOut:
         """Several papers by id, in the order asked; unknown ids are listed in `missing`."""
         want = _ids(wanted)
@@ -192,7 +205,12 @@ def router(site: Any) -> APIRouter:
             missing=[i for i in want if i not in found],
         )
 
-    @r.get("/api/papers/{paper_id:path}", tags=["api"], response_model=PaperOut)
+    @r.get(
+        "/api/papers/{paper_id:path}",
+        tags=["api"],
+        response_model=PaperOut,
+        responses=_errors(400, 404),
+    )
     def paper(paper_id: str) -> PaperOut:
         """One paper; old-style ids keep their slash (/api/papers/hep-th/9901001)."""
         want = _ids(paper_id)
@@ -203,8 +221,16 @@ def router(site: Any) -> APIRouter:
             raise HTTPException(404, f"no paper {want[0]}")
         return PaperOut.of(found[want[0]])
 
-    @r.get("/arxiv/{wanted:arxivids}/feed", tags=["feeds"], response_class=Response)
-    async def ids_feed(wanted: str, request: Request) -> Response:
+    @r.get(
+        "/arxiv/{wanted:arxivids}/feed",
+        tags=["feeds"],
+        response_class=Response,
+        responses={
+            200: {"description": "Atom", "content": {"application/atom+xml": {}}},
+            404: {"description": "Not an arXiv id", "content": {"text/html": {}}},
+        },
+    )
+    async def ids_feed(wanted: str) -> Response:
         """Atom feed of papers by id, e.g. an exported list of starred papers."""
         try:
             # the path only looks like ids (9999.99999, 2309.1234): say which is not one
@@ -216,8 +242,7 @@ def router(site: Any) -> APIRouter:
         papers = [found[i] for i in want if i in found]
         body = await run_in_threadpool(
             site.papers_feed,
-            str(request.base_url).rstrip("/"),
-            request.url.path,
+            "/arxiv/" + ",".join(want) + "/feed",
             "/arxiv/" + ",".join(want),
             f"{len(papers)} papers · Cool Papers",
             ", ".join(want),

@@ -5,6 +5,8 @@
 /arxiv/<categories>/feed   the same as Atom
 /arxiv/<categories>/more   the next cards of a long day (progressive rendering)
 /arxiv/<id>[,<id>...]      papers by id (fetched from arXiv on demand)
+
+Feeds link to COOLPAPERS_BASE_URL, never to the Host a client sent (pages are cached and shared).
 """
 
 from __future__ import annotations
@@ -13,23 +15,26 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from coolpapers import taxonomy
 from coolpapers.config import Settings, get_settings
 from coolpapers.records import Kind, Paper
 from coolpapers.sources.ondemand import Unavailable
 from coolpapers.store import Listed, Store
-from coolpapers.web import diagnose, render, spec, views
-from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, cache_key, page_headers
+from coolpapers.web import diagnose, edge, render, spec, views
+from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
 
 log = logging.getLogger("coolpapers.web")
 HERE = Path(__file__).parent
@@ -89,7 +94,11 @@ class Site:
         self.env = make_env()
         # Pages without a listing day (search, related) date their cards by first announcement.
         self.env.globals["first_days"] = store.first_days
-        self.cache = PageCache(store, ttl=settings.page_cache_ttl)
+        self.cache = PageCache(
+            store, ttl=settings.page_cache_ttl, max_bytes=settings.page_cache_bytes
+        )
+        # Absolute links (feeds) start with this, whatever Host a request names.
+        self.base = settings.base_url.rstrip("/")
         # Features look up what their card additions need for a whole page at once (e.g. the
         # search feature's keywords), not one query per card: called with the page's papers.
         self.prefetch: list[Callable[[Sequence[Paper]], None]] = []
@@ -118,15 +127,15 @@ class Site:
         macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
         return str(macro(L.items, offset + 1, L.day, prev_kind)).encode()
 
-    def feed(self, cats: spec.CategorySet, day: date | None, base: str, path: str) -> bytes:
+    def feed(self, cats: spec.CategorySet, day: date | None) -> bytes:
         L = views.listing(self.store, cats, day)
         stamp = _stamp(L.day)
         # a dated feed is a feed of its own: its id and self link say which day
         dated = f"?date={day.isoformat()}" if day else ""
         return self.html(
             "feed.xml",
-            base=base,
-            path=path + dated,
+            base=self.base,
+            path=f"/arxiv/{cats.canonical}/feed{dated}",
             html_path=f"/arxiv/{cats.canonical}{dated}",
             title=f"{L.title} · Cool Papers",
             subtitle=f"arXiv listing of {views.fmt_date(L.day) or 'no day yet'}: {L.total} papers",
@@ -136,7 +145,7 @@ class Site:
         )
 
     def papers_feed(
-        self, base: str, path: str, html_path: str, title: str, subtitle: str, papers: list[Paper]
+        self, path: str, html_path: str, title: str, subtitle: str, papers: list[Paper]
     ) -> bytes:
         """Atom of papers not from one listing day (by id, related): dated by their versions."""
         stamps = [t for p in papers if (t := p.updated or p.published)]
@@ -149,7 +158,7 @@ class Site:
 
         return self.html(
             "feed.xml",
-            base=base,
+            base=self.base,
             path=path,
             html_path=html_path,
             title=title,
@@ -227,15 +236,68 @@ def _date(raw: str | None) -> date | None:
         raise views.NotFound(f"Bad date {raw!r}: use YYYY-MM-DD, e.g. 2025-03-18.") from e
 
 
+ALL = 1_000_000  # ?show=all; also the most any count or offset is read as (no day is longer)
+
+
 def _int(raw: str | None, what: str) -> int | None:
     if raw is None or raw == "":
         return None
     if raw == "all":
-        return 1_000_000
+        return ALL
     try:
-        return int(raw)
+        # clamped: no day is longer, and a number past SQL's integers must never reach a query
+        return max(-ALL, min(int(raw), ALL))
     except ValueError as e:
         raise views.NotFound(f"Bad {what} {raw!r}: a number is expected.") from e
+
+
+# The parameters each kind of cached page reads, read once here for the page and its cache key.
+
+
+def _listing_args(q: QueryParams) -> dict[str, Any]:
+    show = _int(q.get("show"), "show")
+    return {"date": _date(q.get("date")), "show": None if show is None else max(1, show)}
+
+
+def _feed_args(q: QueryParams) -> dict[str, Any]:
+    return {"date": _date(q.get("date"))}
+
+
+def _more_args(q: QueryParams) -> dict[str, Any]:
+    return {
+        "date": _date(q.get("date")),
+        "offset": max(0, _int(q.get("offset"), "offset") or 0),
+        "limit": max(1, min(_int(q.get("limit"), "limit") or 100, 1000)),
+    }
+
+
+@lru_cache(maxsize=4096)  # asked on every GET before routing: a hit costs 0.1 us, not 20
+def page_key(path: str, query: bytes) -> str | None:
+    """The page cache's key for a GET: the path and the parameters that page reads, as it reads
+    them (the last of a repeated one, as request.query_params does; dates and numbers parsed),
+    so that unknown parameters and other spellings share one entry. None: not a cached page,
+    or parameters it rejects (a 404, never cached). Both the cache middleware, before routing,
+    and the routes, before storing, ask this one function: they cannot disagree."""
+    if path == "/":
+        args: dict[str, Any] = {}
+    elif path.startswith("/arxiv/"):
+        rest = path.removeprefix("/arxiv/")
+        head, _, tail = rest.rpartition("/")
+        q = QueryParams(query.decode("latin-1"))
+        try:
+            if tail == "feed" and head:
+                args = _feed_args(q)
+            elif tail == "more" and head:
+                args = _more_args(q)
+            elif isinstance(spec.parse(rest), spec.IdList):
+                args = {}  # papers by id: the path says it all
+            else:
+                args = _listing_args(q)
+        except (views.NotFound, spec.BadSpec):
+            return None
+    else:
+        return None
+    return path + "?" + urlencode(sorted((k, str(v)) for k, v in args.items() if v is not None))
 
 
 def create_app(
@@ -246,9 +308,15 @@ def create_app(
     if fetcher is None and settings.fetch_on_demand:
         fetcher = _default_fetcher(store, settings)
     site = Site(store, settings, fetcher)
-    app = FastAPI(title="coolpapers", docs_url="/api/docs", redoc_url=None)
+    # edge.RESPONSES: what the edge middleware may answer, documented on every operation
+    app = FastAPI(
+        title="coolpapers", docs_url="/api/docs", redoc_url=None, responses=edge.RESPONSES
+    )
     app.state.site = site
-    app.add_middleware(PageCacheMiddleware, cache=site.cache)
+    app.add_exception_handler(RequestValidationError, edge.validation_error)
+    # the last added runs first: the edge cleans the query before the cache keys on it
+    app.add_middleware(PageCacheMiddleware, cache=site.cache, key=page_key)
+    app.add_middleware(edge.EdgeMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def not_found(e: views.NotFound) -> HTMLResponse:
@@ -258,15 +326,16 @@ def create_app(
         body = site.html("notfound.html", message=str(e), suggestions=e.suggestions)
         return HTMLResponse(body, status_code=404)
 
-    async def cached(
-        request: Request, key: str, render_: Callable[[], bytes], media: str
-    ) -> Response:
-        page = site.cache.lookup(key)
+    async def cached(request: Request, render_: Callable[[], bytes], media: str) -> Response:
+        key = page_key(request.scope["path"], request.scope["query_string"])
+        page = site.cache.lookup(key) if key is not None else None
         if page is None:
             try:
                 body = await run_in_threadpool(render_)
             except views.NotFound as e:
                 return not_found(e)
+            if key is None:
+                return _respond(Page.make(body, media), request)
             page = await run_in_threadpool(site.cache.store_page, key, body, media)
         return _respond(page, request)
 
@@ -279,15 +348,19 @@ def create_app(
     async def home(request: Request) -> Response:
         return await cached(
             request,
-            cache_key("/", request.scope["query_string"]),
             lambda: site.html("home.html", H=views.home(store), watch=site.settings.watch),
             "text/html; charset=utf-8",
         )
 
-    @app.get("/arxiv/{path:path}")
+    @app.get(
+        "/arxiv/{path:path}",
+        response_class=HTMLResponse,
+        responses=ARXIV_RESPONSES,
+        openapi_extra={"parameters": ARXIV_PARAMETERS},
+    )
     async def arxiv(path: str, request: Request) -> Response:
+        """A listing (categories), papers by id, or a listing's /feed (Atom) or /more."""
         q = request.query_params
-        key = cache_key(request.url.path, request.scope["query_string"])
         # /arxiv/<spec>/feed and /arxiv/<spec>/more; an old-style id also has a '/'.
         head, _, tail = path.rpartition("/")
         try:
@@ -298,23 +371,19 @@ def create_app(
                     return _moved(f"{m.path}/{tail}", request)
                 if not isinstance(parsed, spec.CategorySet):
                     raise views.NotFound("Feeds and pages are for category listings.")
-                day = _date(q.get("date"))
                 if tail == "feed":
-                    base = str(request.base_url).rstrip("/")
+                    day = _feed_args(q)["date"]
                     return await cached(
                         request,
-                        key,
-                        lambda: site.feed(parsed, day, base, request.url.path),
+                        lambda: site.feed(parsed, day),
                         "application/atom+xml; charset=utf-8",
                     )
-                if day is None:
+                more = _more_args(q)
+                if more["date"] is None:
                     raise views.NotFound("`more` needs ?date=YYYY-MM-DD.")
-                offset = max(0, _int(q.get("offset"), "offset") or 0)
-                limit = max(1, min(_int(q.get("limit"), "limit") or 100, 1000))
                 return await cached(
                     request,
-                    key,
-                    lambda: site.more(parsed, day, offset, limit),
+                    lambda: site.more(parsed, more["date"], more["offset"], more["limit"]),
                     "text/html; charset=utf-8",
                 )
             try:
@@ -332,7 +401,6 @@ def create_app(
                     return RedirectResponse(f"/arxiv/{quote(canonical, safe='/,')}", 301)
                 return await cached(
                     request,
-                    key,
                     lambda: site.papers_page(wanted, versions),
                     "text/html; charset=utf-8",
                 )
@@ -340,18 +408,35 @@ def create_app(
                 # aliases (cs.NA -> math.NA) and spellings resolve to one URL per listing
                 target = f"/arxiv/{parsed.canonical}"
                 return RedirectResponse(target + (f"?{q}" if q else ""), 301)
-            day = _date(q.get("date"))
-            show = _int(q.get("show"), "show")
+            args = _listing_args(q)
             return await cached(
                 request,
-                key,
-                lambda: site.listing_page(parsed, day, show),
+                lambda: site.listing_page(parsed, args["date"], args["show"]),
                 "text/html; charset=utf-8",
             )
         except views.NotFound as e:
             return not_found(e)
 
     return app
+
+
+HTML = {"text/html": {"schema": {"type": "string"}}}
+ATOM = {"application/atom+xml": {"schema": {"type": "string"}}}
+ARXIV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The page; a listing's /feed is Atom", "content": {**HTML, **ATOM}},
+    301: {"description": "To the canonical spelling of the path"},
+    404: {"description": "Not a listing or a paper here; the page says why", "content": HTML},
+    503: {"description": "Papers being fetched from arXiv (Retry-After)", "content": HTML},
+}
+ARXIV_PARAMETERS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+    for n, d in [
+        ("date", "YYYY-MM-DD: the listing day (listings, feeds, /more)"),
+        ("show", "cards in the first response of a listing: a number or `all`"),
+        ("offset", "/more: cards to skip"),
+        ("limit", "/more: cards to send (at most 1000)"),
+    ]
+]
 
 
 def feature_routers(site: Site) -> list[APIRouter]:

@@ -6,6 +6,13 @@ checked against the store's data generation at most once per `ttl` seconds, whic
 hot path free of database reads. `PageCacheMiddleware` answers hits in plain ASGI before
 routing, validation and dependency handling run, so a cached page costs little more than the
 socket write; browsers revalidate with the ETag and get 304s.
+
+What a page is cached under comes from one function, the application's `key` (app.page_key):
+the path and only the parameters that page reads, read as it reads them. The middleware asks
+it before routing, the routes ask it before storing, so a hit is always the page the route
+would render; unknown parameters (`&junk=N`) share the one entry. Nothing else a client sends
+(Host, cookies) may change a cached page: it is served to every other client. The cache is
+bounded in bytes (bodies and their gzipped copies), least recently used first out.
 """
 
 from __future__ import annotations
@@ -38,17 +45,25 @@ class Page:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         return cls(body, gz, media_type, etag)
 
+    @property
+    def size(self) -> int:
+        """Bytes held: the body and its gzipped copy."""
+        return len(self.body) + len(self.gzipped or b"")
 
-def cache_key(path: str, query: bytes | str) -> str:
-    q = query.decode("latin-1") if isinstance(query, bytes) else query
-    return f"{path}?{q}"
+
+# The cache key of a GET (path, raw query string); None: not a cached page.
+KeyFn = Callable[[str, bytes], str | None]
 
 
 class PageCache:
-    def __init__(self, store: Store, ttl: float = 1.0, max_entries: int = 1024) -> None:
+    def __init__(
+        self, store: Store, ttl: float = 1.0, max_entries: int = 1024, max_bytes: int = 256 << 20
+    ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._pages: OrderedDict[str, tuple[str, Page]] = OrderedDict()
         self._generation = ""
         self._checked = 0.0
@@ -61,6 +76,9 @@ class PageCache:
             self._checked = now
         return self._generation
 
+    def __len__(self) -> int:
+        return len(self._pages)
+
     def lookup(self, key: str) -> Page | None:
         gen = self.generation()
         with self._lock:
@@ -68,16 +86,25 @@ class PageCache:
             if hit and hit[0] == gen:
                 self._pages.move_to_end(key)
                 return hit[1]
+            if hit:  # of older data: it will never be served again, so free its bytes now
+                self._drop(key)
         return None
 
     def store_page(self, key: str, body: bytes, media_type: str) -> Page:
         page = Page.make(body, media_type)
+        if page.size > self.max_bytes:
+            return page  # served once, not kept: it would evict everything else
         with self._lock:
+            if key in self._pages:
+                self._drop(key)
             self._pages[key] = (self._generation, page)
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.max_entries:
-                self._pages.popitem(last=False)
+            self.bytes += page.size
+            while len(self._pages) > self.max_entries or self.bytes > self.max_bytes:
+                self._drop(next(iter(self._pages)))
         return page
+
+    def _drop(self, key: str) -> None:
+        self.bytes -= self._pages.pop(key)[1].size
 
     def get(self, key: str, render: Callable[[], bytes], media_type: str) -> Page:
         page = self.lookup(key)
@@ -86,6 +113,7 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self.bytes = 0
         self._checked = 0.0
 
 
@@ -109,15 +137,17 @@ def page_headers(page: Page, accept_encoding: str) -> tuple[bytes, list[tuple[by
 class PageCacheMiddleware:
     """Serve page-cache hits for GET/HEAD before the application sees the request."""
 
-    def __init__(self, app: ASGIApp, cache: PageCache) -> None:
+    def __init__(self, app: ASGIApp, cache: PageCache, key: KeyFn) -> None:
         self.app = app
         self.cache = cache
+        self.key = key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        page = self.cache.lookup(cache_key(scope["path"], scope["query_string"]))
+        key = self.key(scope["path"], scope["query_string"])
+        page = self.cache.lookup(key) if key is not None else None
         if page is None:
             await self.app(scope, receive, send)
             return

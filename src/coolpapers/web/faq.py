@@ -6,9 +6,14 @@ POST /api/papers/{id}/faq?lang=zh           start or join; Server-Sent Events un
 POST /api/papers/{id}/faq/followup          a reader's own question, streamed, not shared
 POST /api/papers/{id}/click?kind=pdf|faq    the click counters; GET /api/counters?ids=a,b
 GET|POST /arxiv/kimi?paper={id}             papers.cool's fragment (p.faq-q / div.faq-a)
-POST /api/admin/faq?category=&date=&lang=   enqueue a day (admin token)
+POST /api/admin/faq?category=&date=&lang=   enqueue a day (Authorization: Bearer <token>)
 
-Starting LLM work is rate-limited per IP; reading a cached answer never is.
+Starting LLM work is rate-limited per address: only the request that creates the job is
+charged (in the job's own transaction), so readers joining a generation, however many arrive
+at once, never are; reading a cached answer never is. A click counts once per address, paper
+and kind per window (a repeat is answered, not counted); past `llm_click_limit` distinct
+clicks an address gets 429. The address is the peer's, or X-Forwarded-For's when the peer is
+a trusted proxy (`forwarded_allow_ips`, applied by uvicorn in `coolpapers serve`).
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from coolpapers import ids
+from coolpapers import ids, taxonomy
 from coolpapers.llm import fulltext, models, render
 from coolpapers.llm import worker as worker_
-from coolpapers.llm.jobs import DONE, FAILED
-from coolpapers.llm.service import COUNTER_KINDS, FaqService, View
-from coolpapers.llm.stream import Hub, answer_json
+from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
+from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
+from coolpapers.llm.stream import RESTART_NOTE, Hub, answer_json
 from coolpapers.records import Paper
 
 HELP = (
@@ -52,6 +57,30 @@ def help_text(settings: Any) -> str:
 
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+MAX_ID = 64  # characters of one id in a list (the longest arXiv id, math.GT/0309136v12, is 19)
+
+
+# The FAQ's error answers are {"error": why} (and, for some, what else the reader needs); a
+# 400 may also be the edge's {"detail"} (control characters in the path: web/edge.py).
+_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+            "anyOf": [{"required": ["error"]}, {"required": ["detail"]}],
+        }
+    }
+}
+
+
+def _answers(*codes: int, html: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for a route's error answers: JSON {"error"}, or an HTML fragment."""
+    content = {"text/html": {"schema": {"type": "string"}}} if html else _ERROR
+    return {c: {"description": "Why not", "content": content} for c in codes}
+
+
+# A stream of Server-Sent Events, or (for a cached answer) all of it in one `done` event
+_SSE = {200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}}
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -106,12 +135,18 @@ def router(site: Any) -> APIRouter:
         return found.get(pid)
 
     def ip(request: Request) -> str:
+        # Behind a trusted proxy uvicorn has already put X-Forwarded-For's client here.
         return request.client.host if request.client else "unknown"
 
     def is_admin(request: Request) -> bool:
+        """Only the documented form, `Authorization: Bearer <token>` (the scheme's case aside,
+        as HTTP has it): a bare token is refused, so that no other scheme's credentials (or a
+        token pasted into the wrong header form) pass by accident."""
         token = site.settings.llm_admin_token
-        got = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return bool(token) and hmac.compare_digest(got.encode(), token.encode())
+        scheme, _, got = request.headers.get("authorization", "").partition(" ")
+        if not token or scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(got.strip().encode(), token.encode())
 
     def error(status: int, message: str, **extra: Any) -> JSONResponse:
         return JSONResponse({"error": message, **extra}, status_code=status)
@@ -128,7 +163,12 @@ def router(site: Any) -> APIRouter:
             "error": v.job.error if v.job.state == FAILED else None,
             "latest_version": v.latest_version,
             "outdated": v.outdated,
+            # the generation starts over because a worker died (`restarting` until another
+            # worker has taken it over)
+            "restarted": v.status == RESTARTING or (v.status == RUNNING and v.job.restarts > 0),
         }
+        if out["restarted"]:
+            out["note"] = RESTART_NOTE
         if not service.configured:
             out["message"] = help_text(site.settings)
         if v.answer is not None:
@@ -144,25 +184,31 @@ def router(site: Any) -> APIRouter:
         if regenerate:
             if not (admin or v.outdated or v.status == FAILED):
                 return error(403, "regeneration needs the admin token or a newer arXiv version")
-        elif v.status == DONE or v.status in ("pending", "running"):
+        elif v.status in (DONE, PENDING, RUNNING, RESTARTING):
             return None  # cached, or joining a running generation: never limited
+        # Readers racing this one also saw no job: the queue charges only the request that
+        # creates it, in the same transaction, and the others join.
+        key = None if admin else f"start:{ip(request)}"
         limit = site.settings.llm_rate_limit
-        if not admin and not await run_in_threadpool(service.allow, f"start:{ip(request)}", limit):
+        if not await run_in_threadpool(service.start, paper, lang, key, limit, force=regenerate):
             return error(429, "too many new FAQ requests from this address; try again later")
-        await run_in_threadpool(service.ask, paper, lang, force=regenerate)
         worker_.wake_all()
         return None
 
     # ---- API ----------------------------------------------------------------------------
 
-    @r.get("/api/papers/{paper_id:path}/faq")
+    @r.get("/api/papers/{paper_id:path}/faq", responses=_answers(404))
     async def get_faq(paper_id: str, lang: str = "zh") -> Response:
         paper = await paper_or_none(paper_id)
         if paper is None:
             return error(404, f"no paper {paper_id}")
         return JSONResponse(await status_json(paper, service.lang(lang)))
 
-    @r.post("/api/papers/{paper_id:path}/faq")
+    @r.post(
+        "/api/papers/{paper_id:path}/faq",
+        response_class=StreamingResponse,
+        responses={**_SSE, **_answers(403, 404, 429, 503)},
+    )
     async def post_faq(
         paper_id: str, request: Request, lang: str = "zh", regenerate: bool = False
     ) -> Response:
@@ -187,7 +233,11 @@ def router(site: Any) -> APIRouter:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
-    @r.post("/api/papers/{paper_id:path}/faq/followup")
+    @r.post(
+        "/api/papers/{paper_id:path}/faq/followup",
+        response_class=StreamingResponse,
+        responses={**_SSE, **_answers(400, 404, 409, 429, 503)},
+    )
     async def followup(paper_id: str, request: Request) -> Response:
         paper = await paper_or_none(paper_id)
         if paper is None:
@@ -197,7 +247,8 @@ def router(site: Any) -> APIRouter:
         try:
             body = await request.json()
             question = str(body.get("question", "")).strip()[:2000]
-            lang = service.lang(body.get("lang"))
+            raw_lang = body.get("lang")  # any JSON value: only a known language is one
+            lang = service.lang(raw_lang if isinstance(raw_lang, str) else None)
         except (ValueError, AttributeError):
             return error(400, "send JSON {question, lang}")
         if not question:
@@ -227,8 +278,11 @@ def router(site: Any) -> APIRouter:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
-    @r.post("/api/papers/{paper_id:path}/click")
-    async def click(paper_id: str, kind: str) -> Response:
+    @r.post("/api/papers/{paper_id:path}/click", responses=_answers(400, 404, 429))
+    async def click(paper_id: str, kind: str, request: Request) -> Response:
+        """Count a click. A reader's repeat (same paper and kind within the window) is
+        answered 200 with `counted: false`: nothing is wrong, it just does not rank the paper
+        twice. An address past `llm_click_limit` counted clicks in the window gets 429."""
         if kind not in COUNTER_KINDS:
             return error(400, f"kind is one of {', '.join(COUNTER_KINDS)}")
         try:
@@ -238,22 +292,36 @@ def router(site: Any) -> APIRouter:
         # Only papers this instance has: a well-formed id of nothing gets no counter row.
         if not await run_in_threadpool(site.store.papers, [pid]):
             return error(404, f"no paper {pid} here")
-        n = await run_in_threadpool(service.click, pid, kind)
-        return JSONResponse({"paper": pid, "kind": kind, "n": n})
+        n, outcome = await run_in_threadpool(service.click, pid, kind, ip(request))
+        body: dict[str, Any] = {"paper": pid, "kind": kind, "n": n, "counted": outcome == COUNTED}
+        if outcome == LIMITED:
+            body["error"] = "too many clicks from this address; try again later"
+            return JSONResponse(body, status_code=429)
+        return JSONResponse(body)
 
     @r.get("/api/counters")
     async def counters(wanted: Annotated[str, Query(alias="ids")] = "") -> Response:
         """Counts for the cards on a page, fetched by the page in one request (cards are
         cached HTML: counts in them would be stale)."""
-        ids_ = [i for i in wanted.split(",") if i][:1000]
+        ids_ = [i for i in wanted.split(",") if 0 < len(i) <= MAX_ID][:1000]
         return JSONResponse(await run_in_threadpool(service.counts, ids_))
 
-    @r.get("/arxiv/kimi", response_class=HTMLResponse, operation_id="kimi_fragment")
+    @r.get(
+        "/arxiv/kimi",
+        response_class=HTMLResponse,
+        operation_id="kimi_fragment",
+        responses=_answers(404, html=True),
+    )
     async def kimi_get(request: Request, paper: str = "", lang: str = "zh") -> Response:
         """papers.cool's fragment for existing clients: the FAQ as p.faq-q / div.faq-a."""
         return await kimi(request, paper, lang)
 
-    @r.post("/arxiv/kimi", response_class=HTMLResponse, operation_id="kimi_fragment_start")
+    @r.post(
+        "/arxiv/kimi",
+        response_class=HTMLResponse,
+        operation_id="kimi_fragment_start",
+        responses=_answers(404, 429, html=True),
+    )
     async def kimi_post(request: Request, paper: str = "", lang: str = "zh") -> Response:
         """The same fragment; a POST also starts the generation (rate-limited per IP)."""
         return await kimi(request, paper, lang)
@@ -280,15 +348,17 @@ def router(site: Any) -> APIRouter:
                 msg = json.loads(refused.body)["error"]
                 return HTMLResponse(f'<p class="faq-error">{escape(msg)}</p>', refused.status_code)
         job = await run_in_threadpool(service.queue.status, p.id, lang)
-        if job.state == "pending":
+        if job.state == PENDING:
             return HTMLResponse(f'<p class="faq-status">Pending: {job.position}</p>')
-        if job.state == "running":
+        if job.state == RESTARTING or (job.state == RUNNING and job.restarts):
+            return HTMLResponse(f'<p class="faq-status faq-restarted">{RESTART_NOTE}</p>')
+        if job.state == RUNNING:
             return HTMLResponse('<p class="faq-status">Generating…</p>')
         if job.state == FAILED:
             return HTMLResponse(f'<p class="faq-error">Failed: {escape(job.error or "")}</p>')
         return HTMLResponse('<p class="faq-status">No FAQ yet.</p>')
 
-    @r.post("/api/admin/faq")
+    @r.post("/api/admin/faq", responses=_answers(400, 403))
     async def admin_batch(
         request: Request, category: str, day: str = "", lang: str = "zh", regenerate: bool = False
     ) -> Response:
@@ -298,6 +368,9 @@ def router(site: Any) -> APIRouter:
             d = date.fromisoformat(day) if day else None
         except ValueError:
             return error(400, "day is YYYY-MM-DD")
+        if not taxonomy.known(category):
+            return error(400, f"no arXiv category {category[:40]!r}")
+        category = taxonomy.canonical(category)
         n = await run_in_threadpool(
             enqueue_day, service, category, d, service.lang(lang), regenerate
         )

@@ -16,13 +16,13 @@ import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from coolpapers import ids
@@ -30,6 +30,7 @@ from coolpapers.records import Paper
 from coolpapers.search.keyword import Snippet
 from coolpapers.search.service import Result, Results, Searcher, marked
 from coolpapers.web import views
+from coolpapers.web.edge import Clean
 
 # Snippets of the results being rendered, for the card panel (cards are rendered by the
 # shared macro, which only passes the paper along).
@@ -48,10 +49,55 @@ class _FeedItem:
     kind: None = None
 
 
+# An id as a page sends it (2309.16354, hep-th/9901001v2): ids are never longer.
+_Id = Annotated[Clean, StringConstraints(max_length=64)]
+# A preference keyword is a phrase matched in order: a long one costs time per word (a 200 kB
+# "keyword" held a worker 36 s on SQLite and overflowed PostgreSQL's stack), and a longer
+# phrase matches nothing anyway. Cut, not refused: the reader's other keywords still count.
+KEYWORD_CHARS = 100
+_Keyword = Annotated[Clean, AfterValidator(lambda k: k[:KEYWORD_CHARS])]
+
+
+class _Error(BaseModel):
+    error: str
+
+
 class TasteRequest(BaseModel):
-    ids: list[str] = Field(default_factory=list, max_length=5000)
-    keywords: list[str] = Field(default_factory=list, max_length=200)
-    clicked: list[str] = Field(default_factory=list, max_length=1000)
+    ids: list[_Id] = Field(default_factory=list, max_length=5000)
+    keywords: list[_Keyword] = Field(default_factory=list, max_length=200)
+    clicked: list[_Id] = Field(default_factory=list, max_length=1000)
+
+
+# What the search routes read from the query (they read it leniently: a bad number is the
+# default), for the OpenAPI description.
+def _params(*names: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {
+                "name": n,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": d,
+            }
+            for n, d in names
+        ]
+    }
+
+
+_SEARCH = (
+    ("query", "the query (see the query language on the search page); also `q`"),
+    ("q", "the query, as papers.cool's links name it"),
+    ("sort", "relevance | date"),
+    ("mode", "hybrid | keyword | semantic"),
+    ("page", "1-based page of results"),
+    ("show", "results per page, 1-200"),
+    ("from", "first day (YYYY, YYYY-MM or YYYY-MM-DD)"),
+    ("to", "last day, inclusive"),
+)
+HTML = {"text/html": {"schema": {"type": "string"}}}
+ATOM = {"application/atom+xml": {"schema": {"type": "string"}}}
+NOT_FOUND_HTML = {404: {"description": "Not an arXiv id, or no such paper here", "content": HTML}}
 
 
 def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
@@ -151,7 +197,12 @@ def router(site: Any) -> APIRouter:
         finally:
             _snippets.reset(token)
 
-    @r.get("/arxiv/search", response_class=HTMLResponse)
+    @r.get(
+        "/arxiv/search",
+        response_class=HTMLResponse,
+        responses={302: {"description": "A pasted arXiv id or URL: to its papers"}},
+        openapi_extra=_params(*_SEARCH, ("highlight", "1: mark the query's words on the page")),
+    )
     async def search_page(request: Request) -> Response:
         q = request.query_params
         res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
@@ -161,17 +212,21 @@ def router(site: Any) -> APIRouter:
         body = await run_in_threadpool(page_html, res, params, q.get("highlight") == "1")
         return HTMLResponse(body)
 
-    @r.get("/arxiv/search/feed")
+    @r.get(
+        "/arxiv/search/feed",
+        response_class=Response,
+        responses={200: {"description": "Atom, newest first", "content": ATOM}},
+        openapi_extra=_params(*_SEARCH[:2], *_SEARCH[6:]),
+    )
     async def search_feed(request: Request) -> Response:
         q = dict(request.query_params)
         q["sort"] = "date"
         res = await run_in_threadpool(run, q, per_page=50, snippets=False)
-        base = str(request.base_url).rstrip("/")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = await run_in_threadpool(
             site.html,
             "feed.xml",
-            base=base,
+            base=site.base,
             path=request.url.path + "?" + urlencode({"query": res.query}),
             html_path="/arxiv/search?" + urlencode({"query": res.query, "sort": "date"}),
             title=f"{res.query} · Cool Papers search",
@@ -182,7 +237,7 @@ def router(site: Any) -> APIRouter:
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    @r.get("/api/search")
+    @r.get("/api/search", openapi_extra=_params(*_SEARCH))
     async def search_api(request: Request) -> Response:
         q = request.query_params
         res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
@@ -220,16 +275,19 @@ def router(site: Any) -> APIRouter:
         return found[pid], await run_in_threadpool(searcher.related, pid)
 
     # before the page's route, whose {raw:path} would take "<id>/feed" for an id
-    @r.get("/arxiv/related/{raw:path}/feed")
-    async def related_feed(raw: str, request: Request) -> Response:
+    @r.get(
+        "/arxiv/related/{raw:path}/feed",
+        response_class=Response,
+        responses={200: {"description": "Atom", "content": ATOM}, **NOT_FOUND_HTML},
+    )
+    async def related_feed(raw: str) -> Response:
         got = await related_of(raw)
         if isinstance(got, HTMLResponse):
             return got
         paper, items = got
         body = await run_in_threadpool(
             site.papers_feed,
-            str(request.base_url).rstrip("/"),
-            request.url.path,
+            f"/arxiv/related/{paper.id}/feed",
             f"/arxiv/related/{paper.id}",
             f"Related to {paper.title} · Cool Papers",
             f"Papers related to arXiv:{paper.id}",
@@ -237,7 +295,12 @@ def router(site: Any) -> APIRouter:
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    @r.get("/arxiv/related/{raw:path}", response_class=HTMLResponse)
+    @r.get(
+        "/arxiv/related/{raw:path}",
+        response_class=HTMLResponse,
+        responses=NOT_FOUND_HTML,
+        openapi_extra=_params(("fragment", "1: only the list the [REL] button shows")),
+    )
     async def related_page(raw: str, request: Request) -> Response:
         got = await related_of(raw)
         if isinstance(got, HTMLResponse):
@@ -248,7 +311,10 @@ def router(site: Any) -> APIRouter:
         body = await run_in_threadpool(site.html, template, paper=paper, items=items)
         return HTMLResponse(body)
 
-    @r.get("/api/related/{raw:path}")
+    @r.get(
+        "/api/related/{raw:path}",
+        responses={404: {"description": "Not an arXiv id", "model": _Error}},
+    )
     async def related_api(raw: str) -> Response:
         try:
             pid = _pid(raw)
@@ -270,8 +336,11 @@ def router(site: Any) -> APIRouter:
         return JSONResponse({"order": [{"id": pid, "score": s} for pid, s in order]})
 
     @r.get("/api/keywords")
-    async def keywords_api(request: Request) -> Response:
-        wanted = [i for i in request.query_params.get("ids", "").split(",") if i][:500]
+    async def keywords_api(
+        wanted: Annotated[str, Query(alias="ids", description="a,b,c (at most 500)")] = "",
+    ) -> Response:
+        # ids are never longer than 64 characters: a longer one is nobody's, so not looked up
+        wanted = [i for i in wanted.split(",") if i and len(i) <= 64][:500]
         return JSONResponse(await run_in_threadpool(searcher.keywords, wanted))
 
     return r

@@ -127,11 +127,20 @@
         return this.fail(msg);
       }
       if (regenerate) this.body.replaceChildren();
+      let restarted = false;
       try {
         for await (const [name, d] of events(r)) {
           if (gen !== this.gen) return;  // the reader switched language: this stream is stale
           if (name === "status") {
-            this.say(d.state === "pending" ? `Pending: ${d.position ?? "…"}` : "Generating…");
+            if (d.restarted) {
+              // The worker writing this answer died: what it wrote is gone for good, and the
+              // answer starts over (by another worker, once its lease has run out).
+              restarted = true;
+              if (d.state === "restarting") this.body.replaceChildren();
+              this.say(d.note, "restarted");
+            } else {
+              this.say(d.state === "pending" ? `Pending: ${d.position ?? "…"}` : "Generating…");
+            }
           } else if (name === "reset") {
             this.body.replaceChildren();  // a new attempt (the first worker died): start over
           } else if (name === "turn") {
@@ -139,7 +148,8 @@
             if (!t) { t = el("div", "faq-turn"); t.dataset.i = d.i; this.body.append(t); }
             t.innerHTML = d.html;  // server-rendered, sanitized snapshot of this turn
             typeset(t);
-            this.say(d.done ? "Generating…" : `Writing answer ${d.i + 1}…`);
+            const again = restarted ? " (restarted: the previous attempt stopped)" : "";
+            this.say((d.done ? "Generating…" : `Writing answer ${d.i + 1}…`) + again, restarted ? "restarted" : "");
           } else if (name === "done") {
             return this.load();  // the final view, with its metadata
           } else if (name === "error") {
