@@ -3,7 +3,7 @@
 What it does
   1. Reads the real records of ../shared/data/arxiv-daily and arxiv-daily-astro-ph (one per
      distinct id, the last line wins; shuffled with a fixed seed) and turns each into exactly
-     what the importer stores (`coolpapers.sources.files._daily`, then the store's TeX-accent
+     what the importer stores (`coolpapers.sources.arxiv.files._daily`, then the store's TeX-accent
      conversion and JSON authors).
   2. Creates the schema with `Store.open(url)` (Alembic, as the app does), then fills it with
      plain `sqlite3` executemany: the real records are REPEATED, in order, under NEW ids
@@ -53,7 +53,7 @@ DEFAULT_DB = OUT / "big.db"
 
 def real_pool(sources: list[Path]) -> tuple[list[tuple], list[int]]:
     """Distinct real papers as stored rows (minus id), and the real weekday list sizes."""
-    from coolpapers.sources import files as F
+    from coolpapers.sources.arxiv import files as F
     from coolpapers.texmarkup import accents_to_unicode
 
     by_id: dict[str, tuple] = {}

@@ -1,7 +1,7 @@
 """Import throughput into SQLite, and memory while importing.
 
 What it measures
-  `coolpapers.sources.files.import_files` on a fresh SQLite database, in records (lines) per
+  `coolpapers.sources.arxiv.files.import_files` on a fresh SQLite database, in records (lines) per
   second, with this process's RSS sampled every 50 ms (VmRSS split into RssAnon = Python heap
   and RssFile = mapped files, i.e. SQLite's mmap of the database) and printed at ten points of
   the import, to show whether memory stays flat. Then the same file once through the CLI
@@ -130,7 +130,7 @@ def run_in_process(
     """Time import_files on a fresh DB; sample RSS; print memory at ~10 points."""
     from sqlalchemy import event
 
-    from coolpapers.sources.files import import_files
+    from coolpapers.sources.arxiv.files import import_files
     from coolpapers.store import Store
 
     remove_db(db)
@@ -274,7 +274,7 @@ def parse_only(inputs: list[Path]) -> tuple[int, float]:
     import gzip
     from datetime import date
 
-    from coolpapers.sources import files as F
+    from coolpapers.sources.arxiv import files as F
 
     n = 0
     t0 = time.perf_counter()

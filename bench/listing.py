@@ -90,7 +90,7 @@ TOP = ("cs.AI", "cs.CL", "cs.CV", "cs.LG")
 
 
 def build_sqlite(db: Path, src: Path) -> None:
-    from coolpapers.sources.files import import_files
+    from coolpapers.sources.arxiv.files import import_files
     from coolpapers.store import Store
 
     files = daily_files(src)

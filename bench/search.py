@@ -42,7 +42,7 @@ from coolpapers.search.embed import default_embedder
 from coolpapers.search.query import parse
 from coolpapers.search.service import Searcher
 from coolpapers.search.vectors import VectorIndex, new_hnsw
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 
 OUT = out_dir("search")

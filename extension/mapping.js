@@ -7,7 +7,7 @@
   const DEFAULT_BASE = "http://127.0.0.1:8000";
 
   // New-style ids (0704.0001 … 2606.05268, optional version) and old-style ones
-  // (hep-th/9901001, math.GT/0309136): arXiv's two schemes, as ids.py parses them.
+  // (hep-th/9901001, math.GT/0309136): arXiv's two schemes, as sources/arxiv/ids.py parses them.
   const NEW_ID = /(?<![\w.])(?:arxiv[:.]\s*)?(\d{2})(0[1-9]|1[0-2])\.(\d{4,5})(?:v\d+)?(?![\w-])(?!\.\d)/gi;
   const OLD_ID = /(?<![\w.-])(?:arxiv:\s*)?([a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?)\/(\d{2})(0[1-9]|1[0-2])(\d{3})(?:v\d+)?(?!\d)/g;
   const ARCHIVES = new Set(["acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from coolpapers.config import Settings
-from coolpapers.sources.client import ArxivClient
+from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.store.store import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from coolpapers.search.indexer import catch_up
 from coolpapers.search.service import Searcher
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from tests.conftest import PG_URL, SAMPLE
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from coolpapers.records import Paper
-from coolpapers.sources import api
+from coolpapers.sources.arxiv import api
 from coolpapers.store.store import Store
 from tests.replay import (
     DOCS,

@@ -14,12 +14,14 @@ import httpx
 import pytest
 
 from coolpapers.config import Settings
-from coolpapers.sources.client import (
-    PACE_KEY,
-    ArxivClient,
+from coolpapers.sources.arxiv import PACE_KEY
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.base import Pace
+from coolpapers.sources.http import (
     Busy,
     FetchError,
     LocalPacer,
+    PacedClient,
     SlotTooFar,
     retry_after_seconds,
 )
@@ -279,6 +281,38 @@ def test_redirects_are_followed_and_paced(server: Replay, sqlite_store: Store) -
     old, new = server.hits
     assert (old.path, new.path) == ("/old", "/new")
     assert new.at - old.at >= MIN_GAP
+
+
+# ---- one pace per host -----------------------------------------------------------------------
+
+ACL = Pace(key="aclanthology.pace", name="ACL Anthology", interval=60.0, hosts=frozenset())
+
+
+def test_paces_are_per_key_shared_within_one_and_independent_across(store: Store) -> None:
+    # The real store's slots (reserve_slot uses the real time); the waits are only recorded.
+    settings = Settings(_env_file=None, arxiv_min_interval=60.0)  # type: ignore[call-arg]
+
+    def client(pace: Pace | None = None) -> tuple[PacedClient, FakeSleep]:
+        sleep = FakeSleep()
+        if pace is None:
+            return ArxivClient(store, settings, sleep=sleep, clock=sleep.now), sleep
+        return PacedClient(store, settings, pace, sleep=sleep, clock=sleep.now), sleep
+
+    (arxiv_a, slept_a), (arxiv_b, slept_b) = client(), client()
+    (acl, slept_acl), (acl_2, slept_acl_2) = client(ACL), client(ACL)
+    with arxiv_a, arxiv_b, acl, acl_2:
+        assert arxiv_a.pacer.wait() == 0.0
+        # another client of arXiv's pace on the same database waits for the next slot ...
+        assert 59.0 < arxiv_b.pacer.wait() <= 60.0
+        # ... while another host's pace is free: it never waits on arXiv's
+        assert acl.pacer.wait() == 0.0
+        assert 59.0 < acl_2.pacer.wait() <= 60.0
+    assert (slept_a.calls, slept_acl.calls) == ([], [])
+    assert len(slept_b.calls) == len(slept_acl_2.calls) == 1
+    # each pace in its own row of the state table: two slots taken on each
+    now = time.time()
+    assert now + 60 < float(store.get_state(PACE_KEY) or 0) <= now + 120
+    assert now + 60 < float(store.get_state(ACL.key) or 0) <= now + 120
 
 
 # ---- a reader's deadline (on-demand ids) ----------------------------------------------------

@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from coolpapers.config import Settings
 from coolpapers.search.indexer import catch_up
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.web.app import create_app
 from tests.conftest import SAMPLE
 from tests.search_fixtures import open_clean

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from coolpapers.ids import BadId
 from coolpapers.records import Kind
-from coolpapers.sources import harvest, oai
-from coolpapers.sources.client import FetchError
+from coolpapers.sources.arxiv import harvest, oai
+from coolpapers.sources.arxiv.ids import BadId
+from coolpapers.sources.http import FetchError
 from coolpapers.store.store import Store
 from tests.replay import (
     FIXTURES,

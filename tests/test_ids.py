@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coolpapers.ids import ArxivId, BadId, parse, split_version
+from coolpapers.sources.arxiv.ids import ArxivId, BadId, parse, split_version
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Importing real files: daily JSON lines (collected from arXiv's lists) and the Kaggle snapshot.
 
 Expected results are computed here from the raw files with a model written independently of
-sources/files.py: per file (date order; weekend files list nothing, their papers are stored),
+sources/arxiv/files.py: per file (date order; weekend files list nothing, their papers are stored),
 each distinct paper is `new` in its primary category and `cross` in the others, or `replace` /
 `replace-cross` when it was listed on an earlier day.
 """
@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from coolpapers import ids
 from coolpapers.records import Kind
-from coolpapers.sources import files
-from coolpapers.sources.files import ImportReport, estimated_listing_day, import_files
+from coolpapers.sources.arxiv import files, ids
+from coolpapers.sources.arxiv.files import ImportReport, estimated_listing_day, import_files
+from coolpapers.sources.arxiv.taxonomy import clean_categories
 from coolpapers.store import Store
 from coolpapers.store.schema import announcements, day_counts, papers
-from coolpapers.taxonomy import clean_categories
 from tests.conftest import SAMPLE, shared
 
 NY = ZoneInfo("America/New_York")
@@ -608,7 +607,7 @@ def test_big_files_are_parsed_in_a_second_process_with_the_same_result(
 ) -> None:
     """Files from PIPELINE_BYTES on are parsed one chunk ahead in a forked process; the result
     and the log of skipped lines must not change."""
-    from coolpapers.sources import files
+    from coolpapers.sources.arxiv import files
 
     lines = shared(*KAGGLE).read_bytes().splitlines(keepends=True)
     bad = tmp_path / "snapshot.jsonl"

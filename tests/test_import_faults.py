@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from coolpapers import ids
 from coolpapers.cli.main import app
 from coolpapers.records import (
     MAX_ABSTRACT,
@@ -37,8 +36,8 @@ from coolpapers.records import (
     Batch,
     Paper,
 )
-from coolpapers.sources import files
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv import files, ids
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from tests.conftest import shared
 from tests.test_import import (

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from coolpapers.llm import fulltext
-from coolpapers.sources.client import ArxivClient
+from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.store import Store
 from tests.conftest import shared
 from tests.llm_support import add_papers, clean_faq, faq_settings, paper

@@ -10,8 +10,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from coolpapers.sources import oai
-from coolpapers.sources._xml import split_authors
+from coolpapers.sources.arxiv import oai
+from coolpapers.sources.arxiv._xml import split_authors
 from coolpapers.store.store import Store
 from tests.replay import FakeSleep, Replay, fake_client, require_shared, settings_for
 

@@ -20,8 +20,8 @@ from lxml import html
 
 from coolpapers.config import Settings
 from coolpapers.records import Batch, Paper
-from coolpapers.sources.client import PACE_KEY
-from coolpapers.sources.ondemand import OnDemand, Unavailable
+from coolpapers.sources.arxiv import PACE_KEY
+from coolpapers.sources.arxiv.ondemand import OnDemand, Unavailable
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from tests.replay import FIXTURES, Replay, Reply, recorded_bytes, require_shared, settings_for

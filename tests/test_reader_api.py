@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from coolpapers.config import Settings
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from tests.conftest import SAMPLE

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from coolpapers import ids, texmarkup
+from coolpapers import texmarkup
 from coolpapers.llm import context, fulltext
 from coolpapers.llm import render as llm_render
 from coolpapers.search import keywords, service
-from coolpapers.sources import _xml
+from coolpapers.sources.arxiv import _xml, ids
 from coolpapers.web import diagnose, spec
 from coolpapers.web import render as web_render
 

@@ -18,7 +18,7 @@ from datetime import date
 import pytest
 
 from coolpapers.records import Announcement, Kind
-from coolpapers.sources import rss
+from coolpapers.sources.arxiv import rss
 from tests.replay import DOCS, require_shared
 
 ABSTRACT = (

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from coolpapers.sources.schedule import (
+from coolpapers.sources.arxiv.schedule import (
     ET,
     WatchCycle,
     listing_day,

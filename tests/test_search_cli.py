@@ -14,7 +14,7 @@ from coolpapers.cli.main import app
 from coolpapers.search import indexer
 from coolpapers.search.schema import metadata as search_metadata
 from coolpapers.search.service import Searcher
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from tests.conftest import SAMPLE
 

@@ -9,8 +9,8 @@ from importlib import resources
 
 import pytest
 
-from coolpapers import taxonomy
-from coolpapers.taxonomy import (
+from coolpapers.sources.arxiv import taxonomy
+from coolpapers.sources.arxiv.taxonomy import (
     ALIASES,
     canonical,
     categories,

@@ -16,7 +16,7 @@ from lxml import etree, html
 
 from coolpapers.config import Settings
 from coolpapers.records import Announcement, Batch, Kind, Paper
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from tests.conftest import SAMPLE

@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 
-from coolpapers import taxonomy
 from coolpapers.config import Settings
 from coolpapers.records import Announcement, Batch, Kind, Paper
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv import taxonomy
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from tests.conftest import SAMPLE

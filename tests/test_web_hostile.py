@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from coolpapers.config import Settings
 from coolpapers.search.query import parse
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from coolpapers.web.app import create_app, page_key
 from coolpapers.web.cache import PageCache

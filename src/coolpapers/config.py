@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # absolute links feeds must carry. Never taken from the request's Host header: a cached
     # feed is served to everyone, so one client's Host would become every reader's links.
     base_url: str = "http://127.0.0.1:8000"
-    # On-demand fetching (sources/ondemand.py) for a reader waiting on a page: seconds the
+    # On-demand fetching (sources/arxiv/ondemand.py) for a reader waiting on a page: seconds the
     # page may wait for arXiv (pace slot, attempts) and retries within that; past it the page
     # says "being fetched, try again shortly" at once. Misses are remembered per process: an
     # id arXiv says it lacks, and (shorter) an id we could not ask because arXiv failed.

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from coolpapers.sources.files import import_files
+from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from tests.conftest import ROOT, SAMPLE
 

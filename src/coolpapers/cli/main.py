@@ -42,7 +42,7 @@ def import_(
     Daily files must be named YYYY-MM-DD.jsonl[.gz]: the date is their announcement day. A
     file that cannot be read to its end is named with its cause; the others are imported,
     and the command then exits with status 1."""
-    from coolpapers.sources.files import import_files
+    from coolpapers.sources.arxiv.files import import_files
 
     missing = [f for f in files if not f.is_file()]
     if missing:
@@ -91,10 +91,10 @@ def harvest(
     Default: today's announcement feeds of the categories, then a completeness check that
     backfills late ids. --oai pages through ListRecords and resumes after a kill; --id fetches
     single papers; --watch follows every announcement (20:00 New York, Sunday to Thursday)."""
-    from coolpapers.ids import parse as parse_id
-    from coolpapers.sources import harvest as h
-    from coolpapers.sources.client import ArxivClient
-    from coolpapers.sources.schedule import watch as watch_loop
+    from coolpapers.sources.arxiv import harvest as h
+    from coolpapers.sources.arxiv.client import ArxivClient
+    from coolpapers.sources.arxiv.ids import parse as parse_id
+    from coolpapers.sources.arxiv.schedule import watch as watch_loop
 
     settings = get_settings()
     store = _store()
@@ -219,8 +219,8 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def _start_watch(store: Store, stop: threading.Event, kick: threading.Event) -> threading.Thread:
-    from coolpapers.sources.client import ArxivClient
-    from coolpapers.sources.schedule import watch as watch_loop
+    from coolpapers.sources.arxiv.client import ArxivClient
+    from coolpapers.sources.arxiv.schedule import watch as watch_loop
 
     settings = get_settings()
     client = ArxivClient(store, settings)
@@ -387,7 +387,7 @@ def demo(
 ) -> None:
     """Load the bundled real sample (if the database is empty) and serve it, with a local
     model for the FAQ unless COOLPAPERS_LLM_BASE_URL names an endpoint."""
-    from coolpapers.sources.files import import_files
+    from coolpapers.sources.arxiv.files import import_files
 
     store = _store()
     sample = resources.files("coolpapers.data").joinpath("sample")

@@ -20,7 +20,7 @@ from coolpapers.llm.jobs import DONE, FAILED
 from coolpapers.llm.service import FaqService
 from coolpapers.llm.worker import Workers
 from coolpapers.records import Paper
-from coolpapers.sources.client import ArxivClient
+from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.llm")

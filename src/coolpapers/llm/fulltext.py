@@ -26,7 +26,8 @@ from sqlalchemy import select
 from coolpapers.config import Settings
 from coolpapers.llm.schema import faq_fulltext
 from coolpapers.records import Paper
-from coolpapers.sources.client import ArxivClient, FetchError
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.http import FetchError
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.llm")

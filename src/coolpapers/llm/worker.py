@@ -27,7 +27,7 @@ from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import Claim
 from coolpapers.llm.service import FaqService
 from coolpapers.records import Paper
-from coolpapers.sources.client import ArxivClient
+from coolpapers.sources.arxiv.client import ArxivClient
 
 if TYPE_CHECKING:  # the client is imported when a worker starts, not with the web app
     from openai import AsyncOpenAI

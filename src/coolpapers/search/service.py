@@ -13,12 +13,12 @@ import numpy as np
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, text
 
-from coolpapers import ids as arxiv_ids
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
 from coolpapers.search.keyword import MARK_END, MARK_START, Hit, Snippet, engine_for
 from coolpapers.search.query import Query, Term, parse
 from coolpapers.search.vectors import VectorIndex
+from coolpapers.sources.arxiv import ids as arxiv_ids
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.search")

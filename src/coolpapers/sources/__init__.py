@@ -1,12 +1,9 @@
-"""Where data comes in: arXiv (paced client, RSS/Atom, OAI-PMH, export API) and files.
+"""Where data comes in: one package per source of papers, behind one seam.
 
-- `client`: the one paced, retrying HTTP client (1 request / 3 s across processes, 1 connection)
-- `rss`: announcement feeds (RSS 2.0 and Atom) -> papers + announcements
-- `oai`: OAI-PMH ListRecords (arXiv, arXivRaw) -> papers
-- `api`: the export API (id_list) -> papers
-- `harvest`: idempotent, resumable runs over those (feeds, completeness, OAI, on-demand ids)
-- `schedule`: arXiv's announcement schedule and the watch loop
-- `files`: the Kaggle snapshot and daily JSON lines
+- `base`: what a source is (`Source`: its key, name, ids, links, BibTeX, pace, fetcher)
+- `registry`: the built-in sources in one list, outside ones through entry points
+- `http`: the paced, retrying HTTP client, one pace per host, kept across processes
+- `arxiv/`: arXiv (client, RSS/Atom, OAI-PMH, export API, schedule, files, ids, taxonomy)
 
 Sources only produce `records`; the store owns identity and upserts.
 """

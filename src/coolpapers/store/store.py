@@ -66,7 +66,7 @@ def paper_row(p: Paper, now: datetime) -> PaperRow:
 @dataclass(slots=True)
 class Rows:
     """A `Batch` as the store binds it. Plain tuples: a parsing process prepares them and
-    hands them over five times cheaper than dataclasses pickle (sources/files.py). `notes`:
+    hands them over five times cheaper than dataclasses pickle (sources/arxiv/files.py). `notes`:
     what records.clean changed, logged by the process that writes (a parser's log is lost)."""
 
     papers: list[PaperRow] = field(default_factory=list)

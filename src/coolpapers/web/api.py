@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from coolpapers import ids
 from coolpapers.records import Paper
+from coolpapers.sources.arxiv import ids
 from coolpapers.web import spec, views
 
 MAX_IDS = 200

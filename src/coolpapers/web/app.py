@@ -28,10 +28,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
-from coolpapers import taxonomy
 from coolpapers.config import Settings, get_settings
 from coolpapers.records import Kind, Paper
-from coolpapers.sources.ondemand import Unavailable
+from coolpapers.sources.arxiv import taxonomy
+from coolpapers.sources.arxiv.ids import has_html
+from coolpapers.sources.arxiv.ondemand import Unavailable
 from coolpapers.store import Listed, Store
 from coolpapers.web import diagnose, edge, render, spec, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
@@ -65,7 +66,7 @@ def make_env() -> Environment:
         fmt_date=views.fmt_date,
         fmt_time=views.fmt_time,
         fmt_stamp=views.fmt_stamp,
-        has_html=views.has_html,
+        has_html=has_html,
         group_label=lambda k: views.GROUPS[k],
         category_name=taxonomy.name,
         # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
@@ -471,8 +472,9 @@ def _moved(path: str, request: Request) -> Response:
 def _default_fetcher(store: Store, settings: Settings) -> Fetcher:
     """On-demand lookups of unknown ids go through the one paced arXiv client of this worker
     (one connection; the pace itself is shared with every other process via the store), with
-    a reader's deadline, one fetch per id at a time and misses remembered (sources/ondemand)."""
-    from coolpapers.sources.ondemand import OnDemand
+    a reader's deadline, one fetch per id at a time and misses remembered
+    (sources/arxiv/ondemand)."""
+    from coolpapers.sources.arxiv.ondemand import OnDemand
 
     return OnDemand(store, settings)
 

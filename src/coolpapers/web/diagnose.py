@@ -12,7 +12,7 @@ import re
 from functools import cache
 from urllib.parse import quote
 
-from coolpapers import taxonomy
+from coolpapers.sources.arxiv import taxonomy
 from coolpapers.web import spec, views
 
 

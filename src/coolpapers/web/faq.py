@@ -32,13 +32,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from coolpapers import ids, taxonomy
 from coolpapers.llm import fulltext, models, render
 from coolpapers.llm import worker as worker_
 from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
 from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
 from coolpapers.llm.stream import RESTART_NOTE, Hub, answer_json
 from coolpapers.records import Paper
+from coolpapers.sources.arxiv import ids, taxonomy
 
 HELP = (
     "No LLM is configured on this server. To enable the FAQ, run `coolpapers serve "

@@ -25,10 +25,10 @@ from markupsafe import Markup, escape
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from coolpapers import ids
 from coolpapers.records import Paper
 from coolpapers.search.keyword import Snippet
 from coolpapers.search.service import Result, Results, Searcher, marked
+from coolpapers.sources.arxiv import ids
 from coolpapers.web import views
 from coolpapers.web.edge import Clean
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from coolpapers import ids, taxonomy
+from coolpapers.sources.arxiv import ids, taxonomy
 
 
 class BadSpec(ValueError):

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import groupby
 
-from coolpapers import taxonomy
 from coolpapers.records import Kind, Paper
+from coolpapers.sources.arxiv import taxonomy
 from coolpapers.store import Listed, Store
 from coolpapers.web.spec import CategorySet
 
@@ -177,10 +177,3 @@ def fmt_stamp(d: datetime | date | None) -> str:
     if not isinstance(d, datetime):
         d = datetime(d.year, d.month, d.day)
     return d.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def has_html(paper_id: str) -> bool:
-    """arXiv renders HTML only for papers submitted since December 2023 (new-style ids from
-    2312 on); for older ones its /html/ link is a dead end."""
-    yymm, dot, _ = paper_id.partition(".")
-    return bool(dot) and yymm.isdigit() and len(yymm) == 4 and yymm >= "2312"

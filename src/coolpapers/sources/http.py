@@ -1,13 +1,15 @@
-"""The one way out to arXiv: a paced, retrying HTTP client.
+"""The one way out to a host: a paced, retrying HTTP client, one pace per host.
 
-arXiv's terms allow one request every 3 seconds over a single connection, for all machines of
-a user together. So every component (announcement harvest, OAI, on-demand ids, later PDFs)
-goes through `ArxivClient`, and the pace lives in the database (`Store.reserve_slot`), not in
-a process global: two CLI runs and a web worker sharing one database still keep the pace.
+A host's terms ask for few requests over a single connection, for all machines of a user
+together (arXiv: one request every 3 seconds). So every component that asks one host
+(announcement harvest, OAI, on-demand ids, PDFs) goes through one `PacedClient` of that
+host's `Pace`, and the pace lives in the database (`Store.reserve_slot`, one row per pace
+key), not in a process global: two CLI runs and a web worker sharing one database still keep
+it. Each pace has its own row, so a client of one host never waits on another host's pace.
 
 A reader's page cannot wait like a harvest does (minutes of back-off). Within
-`ArxivClient.deadline(...)` a request retries less and, rather than sleep past the deadline
-for a pace slot, a back-off or arXiv's Retry-After, raises `Busy` at once: the pace and
+`PacedClient.deadline(...)` a request retries less and, rather than sleep past the deadline
+for a pace slot, a back-off or the host's Retry-After, raises `Busy` at once: the pace and
 the back-off still hold for everyone, only this caller stops waiting.
 """
 
@@ -19,21 +21,21 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict
 from urllib.parse import urljoin
 
 import httpx
 from lxml import etree
 
-from coolpapers.config import Settings, get_settings
+from coolpapers.config import Settings
+from coolpapers.sources.base import Pace
 
 if TYPE_CHECKING:
     from coolpapers.store.store import Store
 
 log = logging.getLogger("coolpapers.sources")
 
-PACE_KEY = "arxiv.pace"
-# 429 and 5xx are arXiv saying "not now"; other 4xx are our fault and retrying will not help.
+# 429 and 5xx are the host saying "not now"; other 4xx are our fault and retrying will not help.
 _RETRY_STATUS = frozenset({408, 429})
 _MAX_REDIRECTS = 5
 
@@ -42,7 +44,7 @@ Clock = Callable[[], float]
 
 
 class FetchError(Exception):
-    """A request to arXiv failed for good (retries exhausted, or a non-retryable status)."""
+    """A request failed for good (retries exhausted, or a non-retryable status)."""
 
     def __init__(self, url: str, message: str, status: int | None = None, body: str = "") -> None:
         super().__init__(f"{message} ({url})")
@@ -52,8 +54,8 @@ class FetchError(Exception):
 
 
 class Busy(FetchError):
-    """arXiv could not be asked before the caller's deadline (see `ArxivClient.deadline`):
-    the next pace slot, a back-off or arXiv's Retry-After lies beyond it. `retry_after`:
+    """The host could not be asked before the caller's deadline (see `PacedClient.deadline`):
+    the next pace slot, a back-off or the host's Retry-After lies beyond it. `retry_after`:
     seconds until a request may go out again."""
 
     def __init__(self, url: str, message: str, retry_after: float, status: int | None = None):
@@ -78,20 +80,20 @@ class Pacer(Protocol):
         ...
 
     def hold(self, seconds: float) -> None:
-        """Nobody sends a request for `seconds` from now (arXiv asked us to back off)."""
+        """Nobody sends a request for `seconds` from now (the host asked us to back off)."""
         ...
 
 
 class StorePacer:
     """The pace shared through the database: every process that uses the same store waits
-    its turn, and a back-off requested by arXiv holds all of them."""
+    its turn, and a back-off requested by the host holds all of them."""
 
     def __init__(
         self,
         store: Store,
         interval: float,
         *,
-        key: str = PACE_KEY,
+        key: str,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
     ) -> None:
@@ -107,13 +109,9 @@ class StorePacer:
         slot = self.store.reserve_slot(self.key, self.interval)
         if limit is not None and slot > limit:
             # Another process reserved in between: this slot goes unused, which only
-            # slows us down, never arXiv's pace.
+            # slows us down, never the host's pace.
             raise SlotTooFar(slot)
-        delay = slot - self._clock()
-        if delay > 0:
-            self._sleep(delay)
-            return delay
-        return 0.0
+        return _sleep_until(slot, self._clock, self._sleep)
 
     def hold(self, seconds: float) -> None:
         self.store.push_slot(self.key, self._clock() + seconds)
@@ -134,15 +132,20 @@ class LocalPacer:
             if limit is not None and slot > limit:
                 raise SlotTooFar(slot)
             self._next = slot + self.interval
-        delay = slot - self._clock()
-        if delay > 0:
-            self._sleep(delay)
-            return delay
-        return 0.0
+        return _sleep_until(slot, self._clock, self._sleep)
 
     def hold(self, seconds: float) -> None:
         with self._lock:
             self._next = max(self._next, self._clock() + seconds)
+
+
+def _sleep_until(slot: float, clock: Clock, sleep: Sleep) -> float:
+    """Sleep until `slot` (clock seconds); the seconds slept."""
+    delay = slot - clock()
+    if delay > 0:
+        sleep(delay)
+        return delay
+    return 0.0
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -171,17 +174,32 @@ class _Retry(Exception):
         self.reason, self.status, self.delay = reason, status, delay
 
 
-class ArxivClient:
-    """Paced GETs to arXiv with retries. Thread-safe; one HTTP connection at most.
+class Options(TypedDict, total=False):
+    """The keyword arguments of `PacedClient` that a host's own client passes on unchanged."""
+
+    pacer: Pacer
+    sleep: Sleep
+    clock: Clock
+    timeout: httpx.Timeout
+    backoff_base: float
+    backoff_cap: float
+    transport: httpx.BaseTransport
+
+
+class PacedClient:
+    """Paced GETs to the hosts of one `pace`, with retries. Thread-safe; one HTTP connection
+    at most. Redirects are followed within this client, so they keep its pace too.
 
     `store` gives the cross-process pace; without one (or with an explicit `pacer`) the pace
     is kept in this process only. `sleep` and `clock` exist so tests need not wait."""
 
     def __init__(
         self,
-        store: Store | None = None,
-        settings: Settings | None = None,
+        store: Store | None,
+        settings: Settings,
+        pace: Pace,
         *,
+        max_retries: int = 5,
         pacer: Pacer | None = None,
         sleep: Sleep = time.sleep,
         clock: Clock = time.time,
@@ -190,16 +208,15 @@ class ArxivClient:
         backoff_cap: float = 300.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.settings = settings or get_settings()
-        interval = self.settings.arxiv_min_interval
+        self.settings, self.pace = settings, pace
         if pacer is None:
             pacer = (
-                StorePacer(store, interval, sleep=sleep, clock=clock)
+                StorePacer(store, pace.interval, key=pace.key, sleep=sleep, clock=clock)
                 if store is not None
-                else LocalPacer(interval, sleep=sleep, clock=clock)
+                else LocalPacer(pace.interval, sleep=sleep, clock=clock)
             )
         self.pacer = pacer
-        self.max_retries = self.settings.arxiv_max_retries
+        self.max_retries = max_retries
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._clock = clock
         self._local = threading.local()  # this thread's deadline (see `deadline`)
@@ -208,7 +225,7 @@ class ArxivClient:
             # OAI pages of a few thousand records take a while to produce and to download;
             # the pool timeout is generous because threads queue for the one connection.
             timeout=timeout or httpx.Timeout(120.0, connect=15.0, pool=600.0),
-            # One connection, kept alive: arXiv asks for a single connection at a time.
+            # One connection, kept alive: hosts like arXiv ask for one connection at a time.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             # Redirects are followed by hand so that each hop is paced too.
             follow_redirects=False,
@@ -251,7 +268,7 @@ class ArxivClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> ArxivClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -282,7 +299,7 @@ class ArxivClient:
                     self.pacer.wait(until)
                 except SlotTooFar as e:
                     wait = max(0.0, e.at - self._clock())
-                    why = f"arXiv busy: next request slot in {wait:.1f} s"
+                    why = f"{self.pace.name} busy: next request slot in {wait:.1f} s"
                     if attempt:
                         why += f", after {last}"
                     raise Busy(shown, why, wait, last_status) from e
@@ -298,7 +315,7 @@ class ArxivClient:
                     url = urljoin(str(resp.url), resp.headers["location"])
                     params = None  # the Location carries its own query
                     shown = url
-                    log.info("arXiv redirected to %s", url)
+                    log.info("%s redirected to %s", self.pace.name, url)
                     continue
                 return resp, self._check(resp, xml)
             except httpx.UnsupportedProtocol as e:
@@ -313,11 +330,12 @@ class ArxivClient:
             delay = failure.delay if failure.delay is not None else self._backoff(attempt - 1)
             if attempt >= attempts:
                 if failure.delay is not None:
-                    # Out of retries, but arXiv's Retry-After still binds the next caller.
+                    # Out of retries, but the host's Retry-After still binds the next caller.
                     self.pacer.hold(delay)
                 break
             log.warning(
-                "arXiv request failed (%s): %s; retry %d/%d in %.1f s",
+                "%s request failed (%s): %s; retry %d/%d in %.1f s",
+                self.pace.name,
                 last,
                 shown,
                 attempt,
@@ -352,5 +370,5 @@ class ArxivClient:
 
 def _parser() -> etree.XMLParser:
     # A new parser per document: lxml parsers must not be shared between threads.
-    # No entity expansion or network access from arXiv's bodies; big OAI pages are fine.
+    # No entity expansion or network access from a host's bodies; big OAI pages are fine.
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)

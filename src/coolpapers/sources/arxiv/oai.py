@@ -19,12 +19,20 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
-from coolpapers.ids import BadId
-from coolpapers.ids import parse as parse_id
 from coolpapers.records import Batch, Paper
-from coolpapers.sources._xml import all_text, child, children, local, raw_text, split_authors, text
-from coolpapers.sources.client import ArxivClient
-from coolpapers.taxonomy import clean_categories
+from coolpapers.sources.arxiv._xml import (
+    all_text,
+    child,
+    children,
+    local,
+    raw_text,
+    split_authors,
+    text,
+)
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.arxiv.ids import BadId
+from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.arxiv.taxonomy import clean_categories
 from coolpapers.texmarkup import unwrap
 
 log = logging.getLogger("coolpapers.sources")

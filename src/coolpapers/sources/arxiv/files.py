@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from coolpapers import ids, taxonomy
 from coolpapers.records import MAX_CATEGORIES, Announcement, Batch, Kind, Paper
+from coolpapers.sources.arxiv import ids, taxonomy
 from coolpapers.store import Store
 from coolpapers.store.store import Rows
 from coolpapers.texmarkup import oneline, unwrap

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from coolpapers.ids import BadId
-from coolpapers.ids import parse as parse_id
 from coolpapers.records import Announcement, Batch, Kind, Paper
-from coolpapers.sources._xml import child, children, local, raw_text, split_authors, text
-from coolpapers.taxonomy import clean_categories, known
+from coolpapers.sources.arxiv._xml import child, children, local, raw_text, split_authors, text
+from coolpapers.sources.arxiv.ids import BadId
+from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.arxiv.taxonomy import clean_categories, known
 from coolpapers.texmarkup import unwrap
 
 log = logging.getLogger("coolpapers.sources")

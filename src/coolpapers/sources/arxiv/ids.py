@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from coolpapers.sources.base import BadId
+
 _NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?$")
 _OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
 _URL = re.compile(
@@ -21,12 +23,10 @@ _URL = re.compile(
 )
 
 
-class BadId(ValueError):
-    """Raised for text that is not an arXiv identifier."""
-
-
 @dataclass(frozen=True, slots=True)
 class ArxivId:
+    """A parsed arXiv id (a `SourceId`): its public form is the id itself, `vN` appended."""
+
     id: str  # canonical, no version
     version: int | None
 
@@ -75,3 +75,10 @@ def split_version(text: str) -> tuple[str, int | None]:
     if m:
         return m.group(1), int(m.group(2))
     return text.strip(), None
+
+
+def has_html(paper_id: str) -> bool:
+    """arXiv renders HTML only for papers submitted since December 2023 (new-style ids from
+    2312 on); for older ones its /html/ link is a dead end."""
+    yymm, dot, _ = paper_id.partition(".")
+    return bool(dot) and yymm.isdigit() and len(yymm) == 4 and yymm >= "2312"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from coolpapers.sources.client import ArxivClient
-from coolpapers.sources.harvest import (
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.arxiv.harvest import (
     AnnounceReport,
     CompletenessReport,
     check_complete,

@@ -13,12 +13,13 @@ from datetime import datetime
 
 from lxml import etree
 
-from coolpapers.ids import BadId
-from coolpapers.ids import parse as parse_id
 from coolpapers.records import Paper
-from coolpapers.sources._xml import as_utc, child, children, raw_text, text
-from coolpapers.sources.client import ArxivClient, FetchError
-from coolpapers.taxonomy import clean_categories
+from coolpapers.sources.arxiv._xml import as_utc, child, children, raw_text, text
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.arxiv.ids import BadId
+from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.arxiv.taxonomy import clean_categories
+from coolpapers.sources.http import FetchError
 from coolpapers.texmarkup import unwrap
 
 log = logging.getLogger("coolpapers.sources")

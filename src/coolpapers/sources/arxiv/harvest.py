@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from coolpapers.ids import BadId
-from coolpapers.ids import parse as parse_id
 from coolpapers.records import Announcement, Batch, Kind, Paper
-from coolpapers.sources import api, oai, rss
-from coolpapers.sources.client import ArxivClient
+from coolpapers.sources.arxiv import api, oai, rss
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.arxiv.ids import BadId
+from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.arxiv.taxonomy import clean_categories
 from coolpapers.store.store import Store
-from coolpapers.taxonomy import clean_categories
 
 log = logging.getLogger("coolpapers.sources")
 

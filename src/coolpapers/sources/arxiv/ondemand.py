@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from coolpapers.config import Settings
-from coolpapers.ids import parse as parse_id
 from coolpapers.records import Paper
-from coolpapers.sources.api import ApiError
-from coolpapers.sources.client import ArxivClient, Busy, FetchError
-from coolpapers.sources.harvest import fetch_ids
+from coolpapers.sources.arxiv.api import ApiError
+from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.arxiv.harvest import fetch_ids
+from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.http import Busy, FetchError
 from coolpapers.store.store import Store
 
 log = logging.getLogger("coolpapers.sources")

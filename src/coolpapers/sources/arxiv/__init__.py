@@ -1,0 +1,106 @@
+"""arXiv: the first source, and the model of one.
+
+- `ids`, `taxonomy`: arXiv's identifiers in all their forms; its categories and aliases
+- `client`: the paced client at arXiv's pace (1 request / 3 s across processes, 1 connection)
+- `rss`: announcement feeds (RSS 2.0 and Atom) -> papers + announcements
+- `oai`: OAI-PMH ListRecords (arXiv, arXivRaw) -> papers
+- `api`: the export API (id_list) -> papers
+- `harvest`: idempotent, resumable runs over those (feeds, completeness, OAI, on-demand ids)
+- `schedule`: arXiv's announcement schedule and the watch loop
+- `ondemand`: ids a reader asks for that the store lacks, fetched while the page waits
+- `files`: the Kaggle snapshot and daily JSON lines
+
+This module stays cheap to import (the web imports it for every id it parses): the
+harvesting modules are imported only when a method needs them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+
+from coolpapers.sources.arxiv.ids import ArxivId, has_html, parse
+from coolpapers.sources.base import Fetcher, Links, Pace
+
+if TYPE_CHECKING:
+    from coolpapers.config import Settings
+    from coolpapers.records import Paper
+    from coolpapers.store.store import Store
+
+# The state row of arXiv's pace; the key predates the registry and running deployments
+# keep their pace under it.
+PACE_KEY = "arxiv.pace"
+PACE = Pace(
+    key=PACE_KEY,
+    name="arXiv",
+    interval=3.0,  # arXiv's terms; `arxiv_min_interval` in the settings
+    hosts=frozenset({"arxiv.org", "export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org"}),
+)
+SITE = "https://arxiv.org"
+
+
+class ArxivSource:
+    """arXiv as a `Source`: bare ids (`2309.16354v2`, `hep-th/9901001`)."""
+
+    key = "arxiv"
+    name = "arXiv"
+    suffix: str | None = None
+    pace = PACE
+
+    def parse_id(self, text: str) -> ArxivId:
+        return parse(text)
+
+    def format_id(self, local: str, version: int | str | None = None) -> str:
+        return f"{local}v{version}" if version else local
+
+    def links(self, paper: Paper) -> Links:
+        at = self.format_id(paper.id, paper.version)
+        return Links(
+            page=f"{SITE}/abs/{at}",
+            pdf=f"{SITE}/pdf/{at}",
+            html=f"{SITE}/html/{at}" if has_html(paper.id) else None,
+        )
+
+    def bibtex(self, paper: Paper) -> str:
+        return bibtex(paper)
+
+    def fetcher(self, store: Store, settings: Settings) -> Fetcher:
+        # Lazy: on-demand fetching pulls in the client and every harvesting module.
+        from coolpapers.sources.arxiv.ondemand import OnDemand
+
+        return OnDemand(store, settings)
+
+
+def bibtex(paper: Paper) -> str:
+    """arXiv's own BibTeX export: an @misc with eprint/archivePrefix/primaryClass, keyed
+    `<first author's last name><year><first word of 4+ letters of the title>`. The same
+    entry as the reader's [Copy] button makes (web/static/reader.js, `bibtex`)."""
+    title = " ".join(paper.title.split())
+    authors = list(dict.fromkeys(a.strip() for a in paper.authors))
+    last = re.split(r"\s+", (authors[0] if authors else "") or "anon")[-1]
+    last = re.sub(r"[^A-Za-z]", "", unicodedata.normalize("NFKD", last)).lower()
+    word = re.search(r"[a-z]{4,}", title.lower())
+    year = _year(paper)
+    lines = [
+        f"@misc{{{last}{year}{word.group() if word else ''},",
+        f"      title={{{title}}},",
+        f"      author={{{' and '.join(authors)}}},",
+        f"      year={{{year}}},",
+        f"      eprint={{{paper.id}}},",
+        "      archivePrefix={arXiv},",
+    ]
+    if paper.primary:
+        lines.append(f"      primaryClass={{{paper.primary}}},")
+    lines += [f"      url={{{SITE}/abs/{paper.id}}},", "}"]
+    return "\n".join(lines)
+
+
+def _year(paper: Paper) -> str:
+    """The year of the first version; without it (daily files carry none), a new-style id's."""
+    if paper.published is not None:
+        return str(paper.published.year)
+    return f"20{paper.id[:2]}" if re.match(r"^\d{4}\.", paper.id) else ""
+
+
+SOURCE = ArxivSource()

@@ -1,0 +1,109 @@
+"""What a source of papers is: the one seam every source implements (arXiv, later ACL, ...).
+
+A source is one package under `sources/` whose module exposes `SOURCE`, an object that
+satisfies `Source` below; `registry` finds it. Everything outside a source's package asks the
+source how its ids look and where its links point, so adding a source touches no other code.
+
+Ids have two written forms. A source's *local* id is what it calls a paper (`2309.16354`,
+`2024.acl-long.1`). The *public* id names a paper among all sources, as papers.cool writes
+it: the local id, then `@Suffix` for every source but arXiv (`2024.acl-long.1@ACL`,
+`<forum>@OpenReview`, `<paper>@<volume>@PMLR`); arXiv's ids stay bare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from coolpapers.config import Settings
+    from coolpapers.records import Paper
+    from coolpapers.store.store import Store
+
+
+class BadId(ValueError):
+    """Raised for text that is not an id of the source asked (or of any source)."""
+
+
+class SourceId(Protocol):
+    """One parsed id. Each source has its own type; this is what every caller may rely on."""
+
+    @property
+    def id(self) -> str:
+        """The local id, canonical and without a version: the key the store files it under."""
+        ...
+
+    @property
+    def version(self) -> int | str | None:
+        """Whatever version the source has (arXiv: 2 for v2); None when none was written."""
+        ...
+
+    def __str__(self) -> str:
+        """The public form, version included: `2309.16354v2`, `2024.acl-long.1@ACL`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a paper lives at its source. `html`: a full-text HTML page, where there is one."""
+
+    page: str
+    pdf: str | None
+    html: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How often one host (or a group of hosts run as one, like arXiv's) may be asked.
+
+    `key` names the row of the `state` table that holds the next free request slot, so every
+    process on one database keeps the pace together; two paces never wait on each other.
+    `name` is how messages call the far side ("arXiv busy: ...")."""
+
+    key: str
+    name: str
+    interval: float  # seconds between requests
+    hosts: frozenset[str]
+
+    def covers(self, host: str) -> bool:
+        return host.lower().removeprefix("www.") in self.hosts
+
+
+class Fetcher(Protocol):
+    """Looks up papers the store lacks, for a reader waiting on a page: `(ids) -> {id:
+    Paper}` for those found; ids the source lacks are absent. It may raise its own
+    "try again later" error (arXiv: `ondemand.Unavailable`)."""
+
+    def __call__(self, ids: Sequence[str]) -> dict[str, Paper]: ...
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A place papers come from."""
+
+    key: str  # stable, lowercase: "arxiv"; in stored keys and settings
+    name: str  # for people: "arXiv"
+    suffix: str | None  # after the last '@' of its public ids ("ACL"); None: bare ids
+    pace: Pace  # the pace of its host(s); every request to them goes through it
+
+    def parse_id(self, text: str) -> SourceId:
+        """An id in any form the source accepts (its public id, URLs of its pages, ...);
+        BadId for anything else."""
+        ...
+
+    def format_id(self, local: str, version: int | str | None = None) -> str:
+        """The public id of a local id (and version): the inverse of `parse_id`."""
+        ...
+
+    def links(self, paper: Paper) -> Links:
+        """The paper's page, PDF and HTML at the source (at its stored version)."""
+        ...
+
+    def bibtex(self, paper: Paper) -> str:
+        """A BibTeX entry for the paper, as the source itself would export it."""
+        ...
+
+    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
+        """How pages fetch papers the store lacks; None when this source cannot."""
+        ...

@@ -1,0 +1,196 @@
+"""The source seam: the registry of sources, and arXiv as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from coolpapers.config import Settings
+from coolpapers.records import Paper
+from coolpapers.sources import registry
+from coolpapers.sources.arxiv import PACE_KEY, SOURCE, ArxivSource
+from coolpapers.sources.arxiv.ids import ArxivId
+from coolpapers.sources.arxiv.ondemand import OnDemand
+from coolpapers.sources.base import BadId, Fetcher, Links, Pace, Source
+from coolpapers.store.store import Store
+
+# ---- an outside source, as another package would install it --------------------------------
+
+
+@dataclass(frozen=True)
+class VenueId:
+    id: str
+    version: int | str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.id}@ACL"
+
+
+class FakeAcl:
+    key = "acl"
+    name = "ACL Anthology"
+    suffix: str | None = "ACL"
+    pace = Pace("aclanthology.pace", "ACL Anthology", 1.0, frozenset({"aclanthology.org"}))
+
+    def parse_id(self, text: str) -> VenueId:
+        local, at, suffix = text.strip().rpartition("@")
+        if not at or suffix.lower() != "acl" or not local:
+            raise BadId(f"not an ACL id: {text!r}")
+        return VenueId(local)
+
+    def format_id(self, local: str, version: int | str | None = None) -> str:
+        return f"{local}@ACL"
+
+    def links(self, paper: Paper) -> Links:
+        return Links(f"https://aclanthology.org/{paper.id}/", None, None)
+
+    def bibtex(self, paper: Paper) -> str:
+        return ""
+
+    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
+        return None
+
+
+ACL = FakeAcl()
+
+
+@pytest.fixture
+def with_acl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    ep = EntryPoint(name="acl", value=f"{__name__}:ACL", group=registry.GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
+    registry.clear()
+    yield
+    registry.clear()
+
+
+# ---- the registry ---------------------------------------------------------------------------
+
+
+def test_arxiv_is_built_in_and_is_a_source() -> None:
+    assert isinstance(SOURCE, Source)
+    assert registry.get("arxiv") is SOURCE
+    assert SOURCE in registry.all_sources()
+    with pytest.raises(KeyError):
+        registry.get("nope")
+
+
+@pytest.mark.parametrize(
+    "text", ["2309.16354v2", "arXiv:2309.16354v2", "https://arxiv.org/abs/2309.16354v2"]
+)
+def test_bare_ids_go_to_arxiv(text: str) -> None:
+    source, sid = registry.parse(text)
+    assert source is SOURCE
+    assert (sid.id, sid.version, str(sid)) == ("2309.16354", 2, "2309.16354v2")
+
+
+def test_unknown_ids_and_suffixes_are_bad() -> None:
+    for text in ["not an id", "2024.acl-long.1@ACL", "2309.16354@Nowhere", ""]:
+        with pytest.raises(BadId):
+            registry.parse(text)
+
+
+def test_an_outside_source_takes_its_suffix(with_acl: None) -> None:
+    assert registry.get("acl") is ACL
+    assert [s.key for s in registry.all_sources()] == ["arxiv", "acl"]  # built-ins first
+    for text in ["2024.acl-long.1@ACL", "2024.acl-long.1@acl"]:
+        source, sid = registry.parse(text)
+        assert source is ACL and sid.id == "2024.acl-long.1" and str(sid) == text[:-4] + "@ACL"
+    assert registry.parse("2309.16354")[0] is SOURCE
+    assert registry.for_host("aclanthology.org") is ACL
+
+
+SECOND_ARXIV = ArxivSource()
+
+
+def test_an_outside_source_never_takes_a_built_in_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    eps = [
+        EntryPoint(name="again", value="coolpapers.sources.arxiv", group=registry.GROUP),
+        EntryPoint(name="mine", value=f"{__name__}:SECOND_ARXIV", group=registry.GROUP),
+        EntryPoint(name="broken", value="no_such_module_here", group=registry.GROUP),
+    ]
+    monkeypatch.setattr(registry, "entry_points", lambda group: eps)
+    registry.clear()
+    try:
+        # the built-in listed again is itself; another "arxiv" and a broken one are left out
+        assert registry.all_sources() == (SOURCE,)
+    finally:
+        registry.clear()
+
+
+def test_hosts_find_their_source() -> None:
+    for host in ["arxiv.org", "www.arxiv.org", "export.arxiv.org", "RSS.arXiv.org"]:
+        assert registry.for_host(host) is SOURCE
+    assert registry.for_host("example.org") is None
+
+
+# ---- arXiv as a source ----------------------------------------------------------------------
+
+
+def paper(**kw: object) -> Paper:
+    values: dict[str, object] = {
+        "id": "2309.16354",
+        "title": "Transformer-VQ: Linear-Time  Transformers via Vector Quantization",
+        "abstract": "",
+        "authors": ["Lucas D. Lingle", "Lucas D. Lingle"],
+        "categories": ["cs.LG", "cs.CL"],
+        "version": 2,
+        "published": datetime(2023, 9, 28, 17, 59, 42),
+    }
+    values.update(kw)
+    return Paper(**values)  # type: ignore[arg-type]
+
+
+def test_arxiv_ids_and_pace() -> None:
+    assert SOURCE.key == "arxiv" and SOURCE.suffix is None
+    assert SOURCE.parse_id("math.GT/0309136v1") == ArxivId("math/0309136", 1)
+    assert SOURCE.format_id("2309.16354", 2) == "2309.16354v2"
+    assert SOURCE.format_id("hep-th/9901001") == "hep-th/9901001"
+    with pytest.raises(BadId):
+        SOURCE.parse_id("2024.acl-long.1@ACL")
+    assert SOURCE.pace.key == PACE_KEY == "arxiv.pace" and SOURCE.pace.interval == 3.0
+
+
+def test_arxiv_links() -> None:
+    assert SOURCE.links(paper(id="2402.01234")) == Links(
+        "https://arxiv.org/abs/2402.01234v2",
+        "https://arxiv.org/pdf/2402.01234v2",
+        "https://arxiv.org/html/2402.01234v2",
+    )
+    # arXiv has HTML only for papers since December 2023
+    assert SOURCE.links(paper()).html is None
+    old = SOURCE.links(paper(id="hep-th/9901001", version=None))
+    assert old == Links(
+        "https://arxiv.org/abs/hep-th/9901001", "https://arxiv.org/pdf/hep-th/9901001", None
+    )
+
+
+def test_arxiv_bibtex_is_the_reader_s() -> None:
+    # the entry reader.js's [Copy] makes of the same card
+    assert SOURCE.bibtex(paper()) == "\n".join(
+        [
+            "@misc{lingle2023transformer,",
+            "      title={Transformer-VQ: Linear-Time Transformers via Vector Quantization},",
+            "      author={Lucas D. Lingle},",
+            "      year={2023},",
+            "      eprint={2309.16354},",
+            "      archivePrefix={arXiv},",
+            "      primaryClass={cs.LG},",
+            "      url={https://arxiv.org/abs/2309.16354},",
+            "}",
+        ]
+    )
+    # no publish time: the id's year; no authors: "anon"; no category: no primaryClass
+    bare = SOURCE.bibtex(paper(authors=[], categories=[], published=None, title="On it"))
+    assert bare.startswith("@misc{anon2023,\n") and "primaryClass" not in bare
+    accented = SOURCE.bibtex(paper(authors=["Paul Erdős"], id="math/0309136", published=None))
+    assert accented.startswith("@misc{erdos")
+
+
+def test_arxiv_fetches_on_demand(sqlite_store: Store) -> None:
+    fetcher = ArxivSource().fetcher(sqlite_store, Settings(_env_file=None))  # type: ignore[call-arg]
+    assert isinstance(fetcher, OnDemand)
+    fetcher.close()
