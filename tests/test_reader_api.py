@@ -83,3 +83,20 @@ def test_atom_feed_of_ids(client: TestClient) -> None:
     # category feeds still reach the app's own route
     cat = client.get("/arxiv/cs.CL/feed")
     assert cat.status_code == 200 and b"<entry>" in cat.content
+
+
+def test_paper_json_links_and_bibtex_come_from_its_source(client: TestClient) -> None:
+    pid = client.get("/api/listing/cs.CL?date=2026-06-04").json()["entries"][0]["paper"]["id"]
+    j = client.get(f"/api/papers/{pid}").json()
+    assert j["source"] == "arxiv" and j["abs_url"] == f"https://arxiv.org/abs/{pid}"
+    assert j["html_url"] == f"https://arxiv.org/html/{pid}"
+    r = client.get(f"/api/papers/{pid}v1/bibtex")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "max-age" in r.headers["cache-control"]
+    assert r.text.startswith("@misc{") and f"eprint={{{pid}}}," in r.text
+    assert f"url={{https://arxiv.org/abs/{pid}}}," in r.text
+    assert client.get("/api/papers/2606.99999/bibtex").status_code == 404
+    assert client.get("/api/papers/nope/bibtex").status_code == 400
+    # the route is in the OpenAPI document, as plain text
+    spec = client.get("/openapi.json").json()["paths"]["/api/papers/{paper_id}/bibtex"]
+    assert "text/plain" in spec["get"]["responses"]["200"]["content"]

@@ -35,6 +35,9 @@ class FakeAcl:
     name = "ACL Anthology"
     suffix: str | None = "ACL"
     pace = Pace("aclanthology.pace", "ACL Anthology", 1.0, frozenset({"aclanthology.org"}))
+    homepage = "https://aclanthology.org/"
+    credit: str | None = None
+    category_scheme: str | None = None
 
     def parse_id(self, text: str) -> VenueId:
         local, at, suffix = text.strip().rpartition("@")
@@ -46,10 +49,24 @@ class FakeAcl:
         return f"{local}@ACL"
 
     def links(self, paper: Paper) -> Links:
-        return Links(f"https://aclanthology.org/{paper.id}/", None, None)
+        return self.id_links(paper.id)
+
+    def id_links(self, local: str, version: int | str | None = None) -> Links:
+        return Links(
+            f"https://aclanthology.org/{local}/", f"https://aclanthology.org/{local}.pdf", None
+        )
+
+    def cite(self, local: str, version: int | str | None = None) -> str:
+        return self.format_id(local)
+
+    def author_url(self, name: str) -> str | None:
+        return None
+
+    def approx_published(self, paper: Paper) -> datetime | None:
+        return None
 
     def bibtex(self, paper: Paper) -> str:
-        return ""
+        return f"@inproceedings{{{paper.id},\n  title = {{{paper.title}}},\n}}"
 
     def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
         return None
@@ -101,6 +118,24 @@ def test_an_outside_source_takes_its_suffix(with_acl: None) -> None:
         assert source is ACL and sid.id == "2024.acl-long.1" and str(sid) == text[:-4] + "@ACL"
     assert registry.parse("2309.16354")[0] is SOURCE
     assert registry.for_host("aclanthology.org") is ACL
+
+
+def test_pages_take_every_link_from_the_paper_s_source(with_acl: None) -> None:
+    from coolpapers.web.app import make_env
+
+    env = make_env()
+    p = Paper(id="2024.acl-long.1", title="T", abstract="A", authors=["A B"], categories=["cs.CL"])
+    p.source = "acl"
+    card = str(env.get_template("_card.html").module.card(p, 1))  # type: ignore[attr-defined]
+    assert 'data-page="https://aclanthology.org/2024.acl-long.1/"' in card
+    assert (
+        'class="title-pdf notranslate" href="https://aclanthology.org/2024.acl-long.1.pdf"' in card
+    )
+    assert "arxiv.org" not in card and "title-html" not in card
+    assert '<a class="author notranslate">A B</a>' in card  # ACL has no author pages
+    footer = env.get_template("base.html").render()
+    assert '<a href="https://arxiv.org/">arXiv</a> (thank you to arXiv for use of its' in footer
+    assert '<a href="https://aclanthology.org/">ACL Anthology</a> · PDFs' in footer
 
 
 SECOND_ARXIV = ArxivSource()
@@ -168,8 +203,30 @@ def test_arxiv_links() -> None:
     )
 
 
+def test_arxiv_links_of_ids_names_and_authors() -> None:
+    # links of an id alone (not found; another version than the stored one)
+    assert SOURCE.id_links("2402.01234", 1) == SOURCE.links(paper(id="2402.01234", version=1))
+    assert SOURCE.id_links("hep-th/9901001").page == "https://arxiv.org/abs/hep-th/9901001"
+    assert SOURCE.cite("2309.16354", 2) == "arXiv:2309.16354v2"
+    assert SOURCE.cite("hep-th/9901001") == "arXiv:hep-th/9901001"
+    assert SOURCE.author_url("Paul Erdős") == (
+        "https://arxiv.org/search/?searchtype=author&query=Paul%20Erd%C5%91s"
+    )
+    assert SOURCE.homepage == "https://arxiv.org/"
+    assert SOURCE.category_scheme == "http://arxiv.org/schemas/atom"
+    assert SOURCE.credit and "open access interoperability" in SOURCE.credit
+
+
+def test_arxiv_stand_in_time_sorts_undated_papers_by_id() -> None:
+    # what reader.js computed from the id before: Date.UTC(2000 + yy, mm - 1) + number
+    got = SOURCE.approx_published(paper(id="2606.05168", published=None))
+    assert got == datetime(2026, 6, 1, 0, 0, 5, 168000)
+    assert SOURCE.approx_published(paper(id="hep-th/9901001", published=None)) is None
+    assert SOURCE.approx_published(paper(id="0713.0001", published=None)) is None  # no month 13
+
+
 def test_arxiv_bibtex_is_the_reader_s() -> None:
-    # the entry reader.js's [Copy] makes of the same card
+    # the entry reader.js's [Copy] made of the same card (now fetched from the source)
     assert SOURCE.bibtex(paper()) == "\n".join(
         [
             "@misc{lingle2023transformer,",

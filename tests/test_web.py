@@ -315,3 +315,22 @@ def test_cached_pages_revalidate_with_etag(client: TestClient) -> None:
     head = client.head("/arxiv/cs.CL")
     assert head.status_code == 200 and head.content == b""
     assert client.get("/arxiv/cs.CL?date=2026-06-04").headers["etag"] != etag
+
+
+def test_cards_carry_their_source_s_links(client: TestClient) -> None:
+    # reader.js takes a card's links from these, not from any knowledge of the source
+    doc = page(client, "/arxiv/cs.CL")
+    card = doc.xpath("//div[@class='panel paper']")[0]
+    pid = card.get("id")
+    assert card.get("data-page") == card.xpath(".//a[contains(@class, 'index')]/@href")[0]
+    assert card.get("data-page") == f"https://arxiv.org/abs/{pid}"
+    assert card.get("data-pdf") == card.xpath(".//a[contains(@class, 'title-pdf')]/@href")[0]
+    # [HTML] stays a link on the card; nothing reads it from an attribute
+    assert card.get("data-html") is None
+    assert card.xpath(".//a[contains(@class, 'title-html')]/@href") == [
+        f"https://arxiv.org/html/{pid}"
+    ]
+    # no publish time in daily files: the source's stand-in from the id, in JS milliseconds
+    yy, mm, n = int(pid[:2]), int(pid[2:4]), int(pid.split(".")[1])
+    stamp = (date(2000 + yy, mm, 1) - date(1970, 1, 1)).days * 86_400_000 + n
+    assert card.get("data-time") == str(stamp)

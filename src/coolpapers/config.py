@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from coolpapers.sources import arxiv
+
 
 def _default_db() -> str:
     return f"sqlite:///{Path.cwd() / 'coolpapers.db'}"
@@ -17,10 +19,11 @@ class Settings(BaseSettings):
 
     # sqlite:///path.db (embedded default) or postgresql+psycopg://user@host/db (scale path)
     database_url: str = _default_db()
-    # Where arXiv is. Tests point these at a replay server on 127.0.0.1.
-    arxiv_rss_url: str = "https://rss.arxiv.org"
-    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
-    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    # Where arXiv is (its addresses are the arXiv package's). Tests point these at a replay
+    # server on 127.0.0.1.
+    arxiv_rss_url: str = arxiv.RSS_URL
+    arxiv_oai_url: str = arxiv.OAI_URL
+    arxiv_api_url: str = arxiv.API_URL
     # arXiv's terms: one request every 3 seconds, one connection, across all our fetchers.
     arxiv_min_interval: float = 3.0
     arxiv_max_retries: int = 5
@@ -113,7 +116,7 @@ class Settings(BaseSettings):
     # separate `coolpapers worker` processes do the work.
     llm_workers_in_serve: bool = True
     # Where PDFs are: <base>/<id>v<version>. Tests point it at 127.0.0.1.
-    arxiv_pdf_url: str = "https://arxiv.org/pdf"
+    arxiv_pdf_url: str = arxiv.PDF_URL
 
     # ---- search/ ------------------------------------------------------------------------
     # Semantic neighbours and hybrid (keyword + semantic) ranking; off: keyword search only.

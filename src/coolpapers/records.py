@@ -46,6 +46,10 @@ class Paper:
     license: str | None = None
     published: datetime | None = None  # first version, UTC
     updated: datetime | None = None  # latest version, UTC
+    # The key of the source it comes from (`sources.registry`), which builds its links and
+    # BibTeX. The store does not keep it yet (the paper identity step will): every paper
+    # today is arXiv's.
+    source: str = "arxiv"
 
     @property
     def primary(self) -> str:

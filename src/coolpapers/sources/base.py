@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ class Source(Protocol):
     name: str  # for people: "arXiv"
     suffix: str | None  # after the last '@' of its public ids ("ACL"); None: bare ids
     pace: Pace  # the pace of its host(s); every request to them goes through it
+    homepage: str  # its front page, which every page's footer links as where metadata is from
+    credit: str | None  # the thanks its terms ask for, said after its name there; None: none
+    category_scheme: str | None  # the `scheme` of its categories in Atom feeds; None: none
 
     def parse_id(self, text: str) -> SourceId:
         """An id in any form the source accepts (its public id, URLs of its pages, ...);
@@ -98,6 +102,26 @@ class Source(Protocol):
 
     def links(self, paper: Paper) -> Links:
         """The paper's page, PDF and HTML at the source (at its stored version)."""
+        ...
+
+    def id_links(self, local: str, version: int | str | None = None) -> Links:
+        """The links of an id with no Paper at hand: ids not found (a 404 links them at the
+        source), a version other than the stored one (a reader asked for v1)."""
+        ...
+
+    def cite(self, local: str, version: int | str | None = None) -> str:
+        """How the source names an id in running text: `arXiv:2309.16354v2`."""
+        ...
+
+    def author_url(self, name: str) -> str | None:
+        """The source's list of an author's papers (cards link author names to it); None when
+        it has none."""
+        ...
+
+    def approx_published(self, paper: Paper) -> datetime | None:
+        """For a paper with no `published` (arXiv's daily files carry none): a stand-in that
+        sorts it among dated papers (the reader's "publish time" sort), if its id or fields
+        tell one (naive UTC, like `published`); None otherwise."""
         ...
 
     def bibtex(self, paper: Paper) -> str:

@@ -2,6 +2,7 @@
 
 GET /api/listing/{spec}?date=&offset=&limit=   a day's listing: day, groups, entries with papers
 GET /api/papers/{id}                           one paper (any id form; fetched on demand)
+GET /api/papers/{id}/bibtex                    its BibTeX entry, from its source (text/plain)
 GET /api/papers?ids=a,b                        several papers, in the order asked
 GET /arxiv/{id},{id}/feed                      an Atom feed of papers by id (a starred list)
 
@@ -17,12 +18,13 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from coolpapers.records import Paper
+from coolpapers.sources import registry
 from coolpapers.sources.arxiv import ids
 from coolpapers.web import spec, views
 
@@ -62,12 +64,14 @@ class PaperOut(BaseModel):
     published: datetime | None = Field(description="first version, UTC")
     updated: datetime | None = Field(description="latest version, UTC")
     url: str = Field(description="this paper's page on this instance")
-    abs_url: str
-    pdf_url: str
+    source: str = Field(description="the source it comes from", examples=["arxiv"])
+    abs_url: str = Field(description="its page at the source (at the latest known version)")
+    pdf_url: str | None = Field(description="its PDF at the source")
+    html_url: str | None = Field(description="its full text as HTML at the source, if any")
 
     @classmethod
     def of(cls, p: Paper) -> PaperOut:
-        v = f"v{p.version}" if p.version else ""
+        links = registry.get(p.source).links(p)
         return cls(
             id=p.id,
             version=p.version,
@@ -82,8 +86,10 @@ class PaperOut(BaseModel):
             published=p.published,
             updated=p.updated,
             url=f"/arxiv/{p.id}",
-            abs_url=f"https://arxiv.org/abs/{p.id}{v}",
-            pdf_url=f"https://arxiv.org/pdf/{p.id}{v}",
+            source=p.source,
+            abs_url=links.page,
+            pdf_url=links.pdf,
+            html_url=links.html,
         )
 
 
@@ -203,6 +209,34 @@ def router(site: Any) -> APIRouter:
         return PapersOut(
             papers=[PaperOut.of(found[i]) for i in want if i in found],
             missing=[i for i in want if i not in found],
+        )
+
+    # Before /api/papers/{paper_id:path}, whose path would take "<id>/bibtex" as an id.
+    @r.get(
+        "/api/papers/{paper_id:path}/bibtex",
+        tags=["api"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {
+                "description": "BibTeX",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            # JSON like every error here, not the route's text/plain
+            **{c: {"description": "What was wrong", "content": ERROR} for c in (400, 404)},
+        },
+    )
+    def paper_bibtex(paper_id: str) -> PlainTextResponse:
+        """A paper's BibTeX entry, as its source exports it (the reader's [Copy])."""
+        want = _ids(paper_id)
+        if len(want) != 1:
+            raise HTTPException(400, "one id here")
+        found = lookup(want)
+        if want[0] not in found:
+            raise HTTPException(404, f"no paper {want[0]}")
+        p = found[want[0]]
+        # A paper's entry changes only with a new version: an hour of caching is harmless.
+        return PlainTextResponse(
+            registry.get(p.source).bibtex(p), headers={"Cache-Control": "public, max-age=3600"}
         )
 
     @r.get(

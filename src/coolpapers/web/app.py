@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,9 +30,10 @@ from starlette.datastructures import QueryParams
 
 from coolpapers.config import Settings, get_settings
 from coolpapers.records import Kind, Paper
+from coolpapers.sources import registry
 from coolpapers.sources.arxiv import taxonomy
-from coolpapers.sources.arxiv.ids import has_html
 from coolpapers.sources.arxiv.ondemand import Unavailable
+from coolpapers.sources.base import Links, Source
 from coolpapers.store import Listed, Store
 from coolpapers.web import diagnose, edge, render, spec, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
@@ -51,6 +52,77 @@ class _Pending(views.NotFound):
         self.body, self.retry_after = body, retry_after
 
 
+def source_of(p: Paper) -> Source:
+    return registry.get(p.source)
+
+
+def links(p: Paper, version: int | None = None) -> Links:
+    """The paper's links at the source; at `version` when a reader asked for another one."""
+    source = registry.get(p.source)
+    if version and version != p.version:
+        return source.id_links(p.id, version)
+    return source.links(p)
+
+
+@cache
+def host(source: Source) -> str:
+    """The host of a source's front page, as pages name it ("arXiv:2309.16354 on arxiv.org")."""
+    return urlsplit(source.homepage).hostname or source.homepage
+
+
+def id_page(public_id: str) -> tuple[str, str]:
+    """The page at its source of an id no Paper is at hand for (one not found), and how to
+    title a link to it ("arXiv:2309.16354 on <arXiv's host>")."""
+    source, sid = registry.parse(public_id)
+    title = f"{source.cite(sid.id, sid.version)} on {host(source)}"
+    return source.id_links(sid.id, sid.version).page, title
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class CardLinks:
+    """Everything a card takes from its paper's source, found in one call per card: a call
+    from a template costs more than the work, and there are a dozen links on a card."""
+
+    page: str
+    pdf: str | None
+    html: str | None
+    cite: str  # "arXiv:2309.16354v2"
+    host: str  # "arxiv.org"
+    time: int | None  # undated_ms
+    shown: list[tuple[str, str | None]]  # (author, link to their papers at the source)
+    hidden: list[tuple[str, str | None]]  # past MAX_AUTHORS, behind "Show all"
+
+
+def card_links(p: Paper, want: int | None = None) -> CardLinks:
+    """A card's links; at version `want` when the reader asked for one (2309.16354v1)."""
+    source = registry.get(p.source)
+    at = links(p, want)
+    shown, hidden = views.authors_split(p)
+    url = source.author_url
+    return CardLinks(
+        at.page,
+        at.pdf,
+        at.html,
+        source.cite(p.id, want or p.version),
+        host(source),
+        undated_ms(p),
+        [(a, url(a)) for a in shown],
+        [(a, url(a)) for a in hidden],
+    )
+
+
+def undated_ms(p: Paper) -> int | None:
+    """A paper without a publish time: its source's stand-in, in the milliseconds of JS's
+    Date, for the reader's sort by publish time (a card's `data-time`)."""
+    if p.published is not None:
+        return None
+    t = registry.get(p.source).approx_published(p)
+    return None if t is None else (t - _EPOCH) // timedelta(milliseconds=1)
+
+
 def make_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -66,7 +138,14 @@ def make_env() -> Environment:
         fmt_date=views.fmt_date,
         fmt_time=views.fmt_time,
         fmt_stamp=views.fmt_stamp,
-        has_html=has_html,
+        # Where papers link to: every URL of a source comes from the source (sources/).
+        source_of=source_of,
+        links=links,
+        host=host,
+        card_links=card_links,
+        id_page=id_page,
+        undated_ms=undated_ms,
+        sources=registry.all_sources,
         group_label=lambda k: views.GROUPS[k],
         category_name=taxonomy.name,
         # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
@@ -206,7 +285,7 @@ class Site:
 
 def _missing(missing: Sequence[str], fetching: bool) -> views.NotFound:
     """A 404 for ids that no page can show, true to why: with fetching off, arXiv was not asked."""
-    links = [(f"https://arxiv.org/abs/{i}", f"arXiv:{i} on arxiv.org") for i in missing]
+    links = [id_page(i) for i in missing]
     names = ", ".join(missing)
     if fetching:
         return views.NotFound(f"No paper {names} on arXiv.", links)

@@ -38,6 +38,7 @@ from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
 from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
 from coolpapers.llm.stream import RESTART_NOTE, Hub, answer_json
 from coolpapers.records import Paper
+from coolpapers.sources import registry
 from coolpapers.sources.arxiv import ids, taxonomy
 
 HELP = (
@@ -162,6 +163,7 @@ def router(site: Any) -> APIRouter:
             # also when a regeneration failed and the older complete answer is served
             "error": v.job.error if v.job.state == FAILED else None,
             "latest_version": v.latest_version,
+            "source_name": registry.get(paper.source).name,  # "arXiv has v3" (faq.js)
             "outdated": v.outdated,
             # the generation starts over because a worker died (`restarting` until another
             # worker has taken it over)
@@ -336,7 +338,8 @@ def router(site: Any) -> APIRouter:
             note = ""
             if v.outdated:  # the version papers.cool users asked to be told about
                 note = (
-                    f'<p class="faq-outdated">arXiv has v{v.latest_version}: this FAQ was '
+                    f'<p class="faq-outdated">{escape(registry.get(p.source).name)} has '
+                    f"v{v.latest_version}: this FAQ was "
                     f"made from v{v.answer.paper_version}.</p>\n"
                 )
             return HTMLResponse(note + v.answer.html)

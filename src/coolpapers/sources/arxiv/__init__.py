@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from coolpapers.sources.arxiv.ids import ArxivId, has_html, parse
 from coolpapers.sources.base import Fetcher, Links, Pace
@@ -38,6 +40,14 @@ PACE = Pace(
     hosts=frozenset({"arxiv.org", "export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org"}),
 )
 SITE = "https://arxiv.org"
+# Where arXiv serves what harvesting reads: the defaults of the `arxiv_*_url` settings, which
+# tests point at a replay server.
+RSS_URL = "https://rss.arxiv.org"
+OAI_URL = "https://oaipmh.arxiv.org/oai"
+API_URL = "https://export.arxiv.org/api/query"
+PDF_URL = f"{SITE}/pdf"
+# A new-style id: two digits of year, two of month, then the order of submission in the month
+_NEW_ID = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})")
 
 
 class ArxivSource:
@@ -47,6 +57,9 @@ class ArxivSource:
     name = "arXiv"
     suffix: str | None = None
     pace = PACE
+    homepage = f"{SITE}/"
+    credit: str | None = "thank you to arXiv for use of its open access interoperability"
+    category_scheme: str | None = "http://arxiv.org/schemas/atom"
 
     def parse_id(self, text: str) -> ArxivId:
         return parse(text)
@@ -55,12 +68,29 @@ class ArxivSource:
         return f"{local}v{version}" if version else local
 
     def links(self, paper: Paper) -> Links:
-        at = self.format_id(paper.id, paper.version)
+        return self.id_links(paper.id, paper.version)
+
+    def id_links(self, local: str, version: int | str | None = None) -> Links:
+        at = self.format_id(local, version)
         return Links(
             page=f"{SITE}/abs/{at}",
-            pdf=f"{SITE}/pdf/{at}",
-            html=f"{SITE}/html/{at}" if has_html(paper.id) else None,
+            pdf=f"{PDF_URL}/{at}",
+            html=f"{SITE}/html/{at}" if has_html(local) else None,
         )
+
+    def cite(self, local: str, version: int | str | None = None) -> str:
+        return f"arXiv:{self.format_id(local, version)}"
+
+    def author_url(self, name: str) -> str | None:
+        return f"{SITE}/search/?searchtype=author&query={quote(name, safe='/')}"
+
+    def approx_published(self, paper: Paper) -> datetime | None:
+        # The month, plus the order of submission as milliseconds: the order within the
+        # month is kept, and no paper moves past a dated one of another month.
+        m = _NEW_ID.match(paper.id)
+        if m is None or not 1 <= int(m[2]) <= 12:
+            return None
+        return datetime(2000 + int(m[1]), int(m[2]), 1) + timedelta(milliseconds=int(m[3]))
 
     def bibtex(self, paper: Paper) -> str:
         return bibtex(paper)
@@ -74,8 +104,8 @@ class ArxivSource:
 
 def bibtex(paper: Paper) -> str:
     """arXiv's own BibTeX export: an @misc with eprint/archivePrefix/primaryClass, keyed
-    `<first author's last name><year><first word of 4+ letters of the title>`. The same
-    entry as the reader's [Copy] button makes (web/static/reader.js, `bibtex`)."""
+    `<first author's last name><year><first word of 4+ letters of the title>`. What the
+    reader's [Copy] button puts on the clipboard (GET /api/papers/<id>/bibtex)."""
     title = " ".join(paper.title.split())
     authors = list(dict.fromkeys(a.strip() for a in paper.authors))
     last = re.split(r"\s+", (authors[0] if authors else "") or "anon")[-1]

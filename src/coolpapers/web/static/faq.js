@@ -106,7 +106,7 @@
       this.meta.textContent = `${j.model} · prompts ${j.prompt_version} · from ${v || "the paper"}${seen}`;
       if (j.outdated) {
         const failed = j.error ? ` Regenerating failed (${j.error}).` : "";
-        this.say(`arXiv has v${j.latest_version}: this answer was made from ${v}.${failed}`, "outdated");
+        this.say(`${j.source_name} has v${j.latest_version}: this answer was made from ${v}.${failed}`, "outdated");
         this.regen.hidden = false;
       } else if (j.error) this.say(`Regenerating failed (${j.error}); this is the earlier answer.`, "error");
       else this.say("");

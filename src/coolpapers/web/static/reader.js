@@ -49,44 +49,17 @@
     }
     return c.textContent.replace(/\s+/g, " ").trim();
   }
+  // The card carries its links and, without a publish time, a stand-in to sort by
+  // (data-page, data-time): they come from the paper's source, which this file knows nothing of.
   function meta(card) {
     const authors = [...new Set([...card.querySelectorAll("p.authors a.author")].map((a) => a.textContent.trim()))];
     const time = card.querySelector("p.date time");
-    const pdf = card.querySelector("a.title-pdf");
-    const primary = card.querySelector("p.subjects a.primary");
-    const id = card.id;
-    const year = time ? time.dateTime.slice(0, 4)
-      : /^\d{4}\./.test(id) ? `20${id.slice(0, 2)}` : "";
     return {
-      id, authors, year,
+      id: card.id, authors,
       title: plain(card.querySelector("a.title-link")),
-      abs: `https://arxiv.org/abs/${id}`,
-      pdf: pdf ? pdf.href : `https://arxiv.org/pdf/${id}`,
-      primary: primary ? primary.dataset.cat : "",
-      published: time ? Date.parse(time.dateTime) : idTime(id),
+      page: card.dataset.page || "",
+      published: time ? Date.parse(time.dateTime) : +(card.dataset.time || 0),
     };
-  }
-  // Without a submission time (daily files carry none), a new-style id tells the month and
-  // the order of submission within it: close enough to sort by.
-  function idTime(id) {
-    const m = /^(\d{2})(\d{2})\.(\d{4,5})/.exec(id);
-    return m ? Date.UTC(2000 + +m[1], +m[2] - 1) + +m[3] : 0;
-  }
-  // arXiv's own BibTeX export is an @misc with eprint/archivePrefix/primaryClass
-  function bibtex(m) {
-    const last = (m.authors[0] || "anon").split(/\s+/).pop().normalize("NFKD").replace(/[^A-Za-z]/g, "").toLowerCase();
-    const word = (m.title.toLowerCase().match(/[a-z]{4,}/) || [""])[0];
-    const lines = [
-      `@misc{${last}${m.year}${word},`,
-      `      title={${m.title}},`,
-      `      author={${m.authors.join(" and ")}},`,
-      `      year={${m.year}},`,
-      `      eprint={${m.id}},`,
-      `      archivePrefix={arXiv},`,
-    ];
-    if (m.primary) lines.push(`      primaryClass={${m.primary}},`);
-    lines.push(`      url={${m.abs}},`, "}");
-    return lines.join("\n");
   }
 
   // ---- stars -------------------------------------------------------------------------------
@@ -146,15 +119,26 @@
     s.removeAllRanges();
     for (const r of savedRanges) s.addRange(r);
   };
+  // The BibTeX entry is the source's (GET /api/papers/<id>/bibtex). The clipboard is handed a
+  // promise of the text at once, so the click's user activation covers the fetch; where
+  // ClipboardItem cannot wait on one, the text is written after the fetch.
+  const bibtex = (id) => fetch(`/api/papers/${encodeURIComponent(id).replace(/%2F/g, "/")}/bibtex`)
+    .then((r) => (r.ok ? r.text() : ""))
+    .catch(() => "");
   async function copy(card, btn) {
     const m = meta(card);
-    const text = `${m.title}\n${m.authors.join(", ")}\n${m.abs}\n\n${bibtex(m)}\n`;
+    const text = bibtex(m.id).then((b) => `${m.title}\n${m.authors.join(", ")}\n${m.page}\n${b ? `\n${b}\n` : ""}`);
     try {
-      await navigator.clipboard.writeText(text);
+      try {
+        const blob = text.then((t) => new Blob([t], { type: "text/plain" }));
+        await navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]);
+      } catch (e) {
+        await navigator.clipboard.writeText(await text);
+      }
     } catch (e) {
       // old browsers, plain http on a LAN: the textarea trick moves the selection, so put it back
       const ta = el("textarea", { "aria-hidden": "true", style: "position:fixed;left:-9999px" });
-      ta.value = text;
+      ta.value = await text;
       document.body.append(ta);
       ta.select();
       document.execCommand("copy");
@@ -165,7 +149,7 @@
     setTimeout(() => { btn.textContent = "[Copy]"; }, 1500);
   }
 
-  // ---- the inline PDF (from arXiv, never re-hosted) and the fold button -------------------
+  // ---- the inline PDF (from the source, never re-hosted) and the fold button -------------
   // Narrow screens keep the plain link: phones show a PDF in a frame badly, their viewer well.
   const inlinePdf = () => matchMedia("(min-width: 700px)").matches;
   function togglePdf(card, link) {
@@ -175,7 +159,7 @@
       el("div", { class: "pdf-bar" },
         el("a", { href: link.href, target: "_blank", rel: "noopener" }, "open in a new tab"),
       ),
-      el("iframe", { src: link.href, title: `PDF of arXiv:${card.id}`, loading: "lazy" }),
+      el("iframe", { src: link.href, title: `PDF of ${card.id}`, loading: "lazy" }),
     );
     card.append(panel);
     foldState(card);
