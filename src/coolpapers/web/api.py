@@ -163,6 +163,16 @@ def router(site: Any) -> APIRouter:
                 found.update(site.fetcher(missing))
         return found
 
+    def one(raw: str) -> Paper:
+        """The one paper a path names: 400 for several or none, 404 when there is no such."""
+        want = _ids(raw)
+        if len(want) != 1:
+            raise HTTPException(400, "one id here; use /api/papers?ids= for several")
+        found = lookup(want)
+        if want[0] not in found:
+            raise HTTPException(404, f"no paper {want[0]}")
+        return found[want[0]]
+
     @r.get(
         "/api/listing/{spec_:path}", tags=["api"], response_model=ListingOut, responses=_errors(404)
     )
@@ -227,13 +237,7 @@ def router(site: Any) -> APIRouter:
     )
     def paper_bibtex(paper_id: str) -> PlainTextResponse:
         """A paper's BibTeX entry, as its source exports it (the reader's [Copy])."""
-        want = _ids(paper_id)
-        if len(want) != 1:
-            raise HTTPException(400, "one id here")
-        found = lookup(want)
-        if want[0] not in found:
-            raise HTTPException(404, f"no paper {want[0]}")
-        p = found[want[0]]
+        p = one(paper_id)
         # A paper's entry changes only with a new version: an hour of caching is harmless.
         return PlainTextResponse(
             registry.get(p.source).bibtex(p), headers={"Cache-Control": "public, max-age=3600"}
@@ -247,13 +251,7 @@ def router(site: Any) -> APIRouter:
     )
     def paper(paper_id: str) -> PaperOut:
         """One paper; old-style ids keep their slash (/api/papers/hep-th/9901001)."""
-        want = _ids(paper_id)
-        if len(want) != 1:
-            raise HTTPException(400, "one id here; use /api/papers?ids= for several")
-        found = lookup(want)
-        if want[0] not in found:
-            raise HTTPException(404, f"no paper {want[0]}")
-        return PaperOut.of(found[want[0]])
+        return PaperOut.of(one(paper_id))
 
     @r.get(
         "/arxiv/{wanted:arxivids}/feed",
