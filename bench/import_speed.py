@@ -275,13 +275,14 @@ def parse_only(inputs: list[Path]) -> tuple[int, float]:
     from datetime import date
 
     from coolpapers.sources.arxiv import files as F
+    from coolpapers.sources.arxiv.timetable import is_listing_day
 
     n = 0
     t0 = time.perf_counter()
     for path in inputs:
         m = F._DAILY_NAME.search(path.name)
         day = date.fromisoformat(m.group(1)) if m else None
-        if day is not None and day.weekday() >= 5:
+        if day is not None and not is_listing_day(day):
             continue
         with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as fh:
             for line in fh:

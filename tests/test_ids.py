@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from coolpapers.sources.arxiv.ids import ArxivId, BadId, parse, split_version
+from coolpapers.sources.arxiv.ids import PATTERN, ArxivId, BadId, parse, split_version
 
 
 @pytest.mark.parametrize(
@@ -133,3 +135,20 @@ def test_arxiv_id_is_hashable_and_frozen() -> None:
 )
 def test_split_version(text: str, expected: tuple[str, int | None]) -> None:
     assert split_version(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2309.16354", "2309.16354v2", "1406.2661", "1406.02661v3", "hep-th/9901001v2",
+     "math.GT/0309136", "cond-mat/0207270", "9999.99999", "foo-bar/1234567"],
+)  # fmt: skip
+def test_pattern_has_the_shape_parse_reads(text: str) -> None:
+    # PATTERN (the web's path convertor) and parse's patterns are built from the same pieces;
+    # PATTERN takes the shape only, so ids with an impossible month still reach parse's message
+    assert re.fullmatch(PATTERN, text)
+    assert re.compile(PATTERN).groups == 0
+
+
+@pytest.mark.parametrize("text", ["2309.163", "cs.AI", "hep-th/99010", "math.gt/0309136", "x"])
+def test_pattern_refuses_what_is_not_shaped_like_an_id(text: str) -> None:
+    assert not re.fullmatch(PATTERN, text)

@@ -11,13 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from coolpapers.sources.arxiv.schedule import (
-    ET,
-    WatchCycle,
-    listing_day,
-    next_announcement,
-    watch,
-)
+from coolpapers.sources.arxiv.schedule import WatchCycle, watch
+from coolpapers.sources.arxiv.timetable import ET, listing_day, next_announcement
 from coolpapers.store.store import Store
 from tests.replay import Replay, Reply, fake_client, settings_for, xml
 from tests.test_rss import RSS_ITEM, rss_feed

@@ -160,6 +160,24 @@ def test_api_json_and_paging(client: TestClient, indexed: Searcher) -> None:
     assert client.get("/api/search?query=%22((&sort=bogus&page=x&mode=zzz").status_code == 200
 
 
+def test_api_results_are_the_paper_api_shape_plus_the_search(
+    client: TestClient, indexed: Searcher
+) -> None:
+    # one paper->JSON shape (issue 12): /api/papers' fields, then what the search adds; the
+    # paper's source is `source`, the ranking that found it `match`
+    r = client.get("/api/search?query=model&show=5").json()["results"][0]
+    paper = client.get(f"/api/papers/{r['id']}").json()
+    assert set(r) == set(paper) | {"score", "match", "keywords", "snippet_html", "title_html"}
+    assert r["source"] == "arxiv" and r["match"] in {"keyword", "semantic", "both"}
+    same = {k for k in paper if k not in ("published", "updated")}
+    assert {k: r[k] for k in same} == {k: paper[k] for k in same}
+    # the search API's times keep their "Z"
+    for k in ("published", "updated"):
+        assert r[k] == (paper[k] + "Z" if paper[k] else None)
+    related = client.get(f"/api/related/{r['id']}").json()["results"]
+    assert related and set(related[0]) == set(r) and related[0]["source"] == "arxiv"
+
+
 def test_feed_watches_a_query_newest_first(client: TestClient, indexed: Searcher) -> None:
     r = client.get("/arxiv/search/feed?query=diffusion")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")

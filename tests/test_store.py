@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
+from coolpapers.llm.schema import faq_counters
 from coolpapers.records import Announcement, Batch, Kind, Paper
 from coolpapers.store import Store
 from coolpapers.store import store as store_module
-from coolpapers.store.schema import announcements, day_counts, metadata, papers
+from coolpapers.store.schema import announcements, day_counts, metadata, papers, state
 
 MON = date(2025, 3, 17)
 TUE = date(2025, 3, 18)
@@ -408,6 +409,22 @@ def test_state_get_set(store: Store) -> None:
     # a checkpoint-only write (nothing in the batch) stores the checkpoint
     store.write(Batch(), checkpoint=("k", "3"))
     assert store.get_state("k") == "3"
+
+
+def test_insert_new_and_increment_for_features(store: Store) -> None:
+    # the two upserts features use (llm/): on PostgreSQL insert_new must not trust rowcount,
+    # which psycopg reports as -1 for INSERT ... ON CONFLICT
+    with store.engine.begin() as conn:
+        assert store.insert_new(conn, state, {"key": "x", "value": "a"}, ["key"])
+        assert not store.insert_new(conn, state, {"key": "x", "value": "b"}, ["key"])
+    assert store.get_state("x") == "a"
+
+    with store.engine.begin() as conn:
+        for _ in range(3):
+            store.increment(conn, faq_counters, {"paper_id": "2401.00001", "kind": "pdf"})
+        store.increment(conn, faq_counters, {"paper_id": "2401.00001", "kind": "faq"})
+        got = dict(conn.execute(select(faq_counters.c.kind, faq_counters.c.n)).all())
+    assert got == {"pdf": 3, "faq": 1}
 
 
 def test_generation_changes_after_a_write(store: Store) -> None:

@@ -88,19 +88,21 @@ class JobQueue:
         j = faq_jobs.c
         reopen = [FAILED, DONE] if force else [FAILED]
         with self.engine.begin() as conn:
-            ins = self.store._insert(faq_jobs).values(
-                paper_id=paper_id,
-                lang=lang,
-                state=PENDING,
-                priority=priority,
-                enqueued=now,
-                attempt=0,
-                restarts=0,
-                updated=now,
+            created = self.store.insert_new(
+                conn,
+                faq_jobs,
+                {
+                    "paper_id": paper_id,
+                    "lang": lang,
+                    "state": PENDING,
+                    "priority": priority,
+                    "enqueued": now,
+                    "attempt": 0,
+                    "restarts": 0,
+                    "updated": now,
+                },
+                ["paper_id", "lang"],
             )
-            # RETURNING, not rowcount: through psycopg this INSERT's rowcount comes back as -1.
-            ins = ins.on_conflict_do_nothing(index_elements=[j.paper_id, j.lang])
-            created = conn.execute(ins.returning(j.paper_id)).first() is not None
             reopened = conn.execute(
                 update(faq_jobs)
                 .where(j.paper_id == paper_id, j.lang == lang, j.state.in_(reopen))

@@ -189,12 +189,7 @@ class FaqService:
                 elif not self._charge(conn, f"clicks:{who}", self.settings.llm_click_limit):
                     outcome = LIMITED
             if outcome == COUNTED:
-                stmt = self.store._insert(faq_counters).values(paper_id=paper_id, kind=kind, n=1)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[c.paper_id, c.kind], set_={"n": c.n + 1}
-                    )
-                )
+                self.store.increment(conn, faq_counters, {"paper_id": paper_id, "kind": kind})
             q = select(c.n).where(c.paper_id == paper_id, c.kind == kind)
             return int(conn.execute(q).scalar() or 0), outcome
 
@@ -220,10 +215,7 @@ class FaqService:
         window_s = max(1, self.settings.llm_rate_window)
         window = int(time.time() // window_s)
         r = faq_ratelimit.c
-        stmt = self.store._insert(faq_ratelimit).values(key=key, window=window, n=1)
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=[r.key, r.window], set_={"n": r.n + 1})
-        )
+        self.store.increment(conn, faq_ratelimit, {"key": key, "window": window})
         n = conn.execute(select(r.n).where(r.key == key, r.window == window)).scalar() or 0
         if n == 1:  # first use in a new window: old windows are of no use any more
             conn.execute(delete(faq_ratelimit).where(r.window < window - 1))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select
+from sqlalchemy import Connection, Engine, RowMapping, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coolpapers.records import Batch, Kind, Paper, clean
@@ -92,7 +92,6 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Store:
@@ -182,6 +181,31 @@ class Store:
         # sqlite3's default date adapter is deprecated (3.12); ISO text is what it stored
         return d.isoformat() if self.dialect == "sqlite" else d
 
+    # ---- upserts for features -------------------------------------------------------------
+    # Features (llm/: counters, rate limits, jobs) keep their own tables; these two are the only
+    # dialect-specific SQL they need, so they live here and features never pick a dialect.
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        # both dialects spell INSERT ... ON CONFLICT the same way; only the module differs
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def insert_new(
+        self, conn: Connection, table: Table, values: dict[str, object], key: Sequence[str]
+    ) -> bool:
+        """Insert `values` unless a row with the same `key` columns exists; True when this
+        call inserted it. Race-free: of concurrent callers exactly one gets True."""
+        stmt = self._insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+        # RETURNING, not rowcount: through psycopg this INSERT's rowcount comes back as -1.
+        return conn.execute(stmt.returning(table.c[key[0]])).first() is not None
+
+    def increment(
+        self, conn: Connection, table: Table, key: dict[str, object], column: str = "n"
+    ) -> None:
+        """Add one to `column` of the row with these `key` values, creating it at 1."""
+        c = table.c[column]
+        stmt = self._insert(table).values({**key, column: 1})
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={c: c + 1}))
+
     # ---- state ---------------------------------------------------------------------------
 
     def _set_state(self, conn: Connection, key: str, value: str) -> None:
@@ -224,8 +248,7 @@ class Store:
                 self._set_state(conn, key, repr(not_before))
 
     def _set_state_if_missing(self, conn: Connection, key: str) -> None:
-        stmt = self._insert(state).values(key=key, value="0")
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=[state.c.key]))
+        self.insert_new(conn, state, {"key": key, "value": "0"}, ["key"])
 
     def _bump_generation(self, conn: Connection) -> None:
         self._set_state(conn, "generation", datetime.now(UTC).isoformat())

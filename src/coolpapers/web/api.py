@@ -31,7 +31,7 @@ from coolpapers.web import spec, views
 MAX_IDS = 200
 MAX_OFFSET = 1_000_000  # no day is longer; past it SQL's integers overflow (a 500)
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-_ONE_ID = r"(?:arxiv:)?(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Za-z\-]+)?/\d{7})(?:v\d+)?"
+_ONE_ID = rf"(?:arxiv:)?{ids.PATTERN}"
 
 
 class IdListConvertor(Convertor[str]):

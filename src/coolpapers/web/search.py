@@ -30,6 +30,7 @@ from coolpapers.search.keyword import Snippet
 from coolpapers.search.service import Result, Results, Searcher, marked
 from coolpapers.sources.arxiv import ids
 from coolpapers.web import views
+from coolpapers.web.api import PaperOut
 from coolpapers.web.edge import Clean
 
 # Snippets of the results being rendered, for the card panel (cards are rendered by the
@@ -107,22 +108,56 @@ def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
         return default
 
 
+class SearchResultOut(PaperOut):
+    """A paper found by a search: the JSON API's paper, and what the search says of it."""
+
+    # Times end in "Z" here, as the search API has always written them (PaperOut's own are
+    # naive): they are naive UTC in the store, made aware below.
+    score: float = Field(description="the ranking's score (higher first)")
+    match: str = Field(description="the ranking that found it: keyword | semantic | both")
+    keywords: list[str]
+    snippet_html: str | None = Field(description="the abstract, query words in <mark>")
+    title_html: str | None = Field(description="the title, query words in <mark>")
+
+
+class SearchOut(BaseModel):
+    """A page of results, or (`redirect` set, no other field) where a pasted id leads."""
+
+    query: str
+    redirect: str | None = Field(None, description="a pasted arXiv id or URL: its papers' page")
+    sort: str | None = Field(None, description="relevance | date")
+    mode: str | None = Field(None, description="hybrid | keyword | semantic")
+    page: int | None = None
+    per_page: int | None = None
+    total: int | None = None
+    results: list[SearchResultOut]
+
+
+class RelatedOut(BaseModel):
+    id: str
+    keywords: list[str] = Field(description="the paper's own keywords")
+    results: list[SearchResultOut]
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None else None
+
+
 def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
     p = r.paper
-    return {
-        "id": p.id,
-        "title": p.title,
-        "authors": p.authors,
-        "categories": p.categories,
-        "abstract": p.abstract,
-        "published": p.published.isoformat() + "Z" if p.published else None,
-        "score": r.score,
-        "source": r.source,
-        "url": f"/arxiv/{p.id}",
-        "keywords": keywords,
-        "snippet_html": str(marked(r.snippet.abstract)) if r.snippet else None,
-        "title_html": str(marked(r.snippet.title)) if r.snippet else None,
-    }
+    out = SearchResultOut(
+        **{
+            **PaperOut.of(p).model_dump(),
+            "published": _utc(p.published),
+            "updated": _utc(p.updated),
+        },
+        score=r.score,
+        match=r.source,
+        keywords=keywords,
+        snippet_html=str(marked(r.snippet.abstract)) if r.snippet else None,
+        title_html=str(marked(r.snippet.title)) if r.snippet else None,
+    )
+    return out.model_dump(mode="json")
 
 
 def router(site: Any) -> APIRouter:
@@ -237,7 +272,11 @@ def router(site: Any) -> APIRouter:
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    @r.get("/api/search", openapi_extra=_params(*_SEARCH))
+    @r.get(
+        "/api/search",
+        openapi_extra=_params(*_SEARCH),
+        responses={200: {"model": SearchOut, "description": "Results, or a redirect"}},
+    )
     async def search_api(request: Request) -> Response:
         q = request.query_params
         res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
@@ -313,7 +352,10 @@ def router(site: Any) -> APIRouter:
 
     @r.get(
         "/api/related/{raw:path}",
-        responses={404: {"description": "Not an arXiv id", "model": _Error}},
+        responses={
+            200: {"model": RelatedOut, "description": "Its related papers"},
+            404: {"description": "Not an arXiv id", "model": _Error},
+        },
     )
     async def related_api(raw: str) -> Response:
         try:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from coolpapers.sources.arxiv.ids import ArxivId, has_html, parse
+from coolpapers.sources.arxiv.ids import NEW_STYLE, ArxivId, has_html, parse
 from coolpapers.sources.base import Fetcher, Links, Pace
 
 if TYPE_CHECKING:
@@ -46,8 +46,6 @@ RSS_URL = "https://rss.arxiv.org"
 OAI_URL = "https://oaipmh.arxiv.org/oai"
 API_URL = "https://export.arxiv.org/api/query"
 PDF_URL = f"{SITE}/pdf"
-# A new-style id: two digits of year, two of month, then the order of submission in the month
-_NEW_ID = re.compile(r"^(\d{2})(\d{2})\.(\d{4,5})")
 
 
 class ArxivSource:
@@ -86,11 +84,15 @@ class ArxivSource:
 
     def approx_published(self, paper: Paper) -> datetime | None:
         # The month, plus the order of submission as milliseconds: the order within the
-        # month is kept, and no paper moves past a dated one of another month.
-        m = _NEW_ID.match(paper.id)
-        if m is None or not 1 <= int(m[2]) <= 12:
+        # month is kept, and no paper moves past a dated one of another month. A new-style id
+        # is two digits of year, two of month, then that order.
+        m = NEW_STYLE.match(paper.id)
+        if m is None:
             return None
-        return datetime(2000 + int(m[1]), int(m[2]), 1) + timedelta(milliseconds=int(m[3]))
+        yy, mm = int(m["yymm"][:2]), int(m["yymm"][2:])
+        if not 1 <= mm <= 12:
+            return None
+        return datetime(2000 + yy, mm, 1) + timedelta(milliseconds=int(m["num"]))
 
     def bibtex(self, paper: Paper) -> str:
         return bibtex(paper)
@@ -130,7 +132,7 @@ def _year(paper: Paper) -> str:
     """The year of the first version; without it (daily files carry none), a new-style id's."""
     if paper.published is not None:
         return str(paper.published.year)
-    return f"20{paper.id[:2]}" if re.match(r"^\d{4}\.", paper.id) else ""
+    return f"20{paper.id[:2]}" if NEW_STYLE.match(paper.id) else ""
 
 
 SOURCE = ArxivSource()

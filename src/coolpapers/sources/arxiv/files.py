@@ -26,24 +26,23 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import orjson
 
 from coolpapers.records import MAX_CATEGORIES, Announcement, Batch, Kind, Paper
 from coolpapers.sources.arxiv import ids, taxonomy
+from coolpapers.sources.arxiv.timetable import estimated_listing_day, is_listing_day
 from coolpapers.store import Store
 from coolpapers.store.store import Rows
 from coolpapers.texmarkup import oneline, unwrap
 
 log = logging.getLogger("coolpapers.sources")
-NY = ZoneInfo("America/New_York")
 _DAILY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
 PIPELINE_BYTES = 8 << 20  # files from this size on are parsed in other processes
@@ -81,7 +80,7 @@ def import_files(
         report.files += 1
         m = _DAILY_NAME.search(path.name)
         day = date.fromisoformat(m.group(1)) if m else None
-        if day is not None and day.weekday() >= 5:
+        if day is not None and not is_listing_day(day):
             # arXiv lists nothing on Saturday or Sunday: a collector's weekend file repeats
             # Friday's list, or has papers of the next Monday's early. Its papers are stored
             # (some are in no other file), its listing is not (_write_chunk).
@@ -375,7 +374,7 @@ def _write_chunk(
     for message in problems:
         log.warning("%s: %s", job.name, message)
     day = job.day
-    if day is not None and day.weekday() >= 5:
+    if day is not None and not is_listing_day(day):
         rows.announcements.clear()  # papers only: arXiv lists nothing on a weekend day
     elif (
         day is not None
@@ -569,21 +568,3 @@ def _rfc2822(text: str) -> datetime:
         d, mon, y, hh, mm, ss = m.groups()
         return datetime(int(y), _MONTHS[mon], int(d), int(hh), int(mm), int(ss), tzinfo=UTC)
     return parsedate_to_datetime(text).astimezone(UTC)
-
-
-def estimated_listing_day(submitted: datetime) -> date:
-    """The listing day a submission most likely appeared on (the snapshot does not say).
-
-    arXiv's schedule: submissions received by 14:00 New York time on a weekday are announced
-    at 20:00 that evening and listed under the next weekday's date; later ones wait for the
-    next cut-off. Holidays shift real listings by a day or two; this estimate ignores them."""
-    local = submitted.astimezone(NY)
-    d = local.date()
-    if local.time() >= time(14, 0) or d.weekday() >= 5:
-        d += timedelta(days=1)
-    while d.weekday() >= 5:  # roll a weekend submission to Monday's cut-off
-        d += timedelta(days=1)
-    d += timedelta(days=1)  # listed under the next day's date
-    while d.weekday() >= 5:  # Friday's announcement is Monday's listing
-        d += timedelta(days=1)
-    return d

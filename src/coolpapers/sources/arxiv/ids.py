@@ -15,8 +15,21 @@ from dataclasses import dataclass
 
 from coolpapers.sources.base import BadId
 
-_NEW = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?$")
-_OLD = re.compile(r"^(?P<arch>[a-z][a-z\-]*)(?:\.[A-Z]{2})?/(?P<num>\d{7})(?:v(?P<v>\d+))?$")
+# What an arXiv id looks like, in pieces: the anchored patterns below (with their groups) and
+# the unanchored, group-free `PATTERN` (web/api.py routes paths with it) are built from them, so
+# there is one definition of the shape. The shape only: `parse` checks months and digit counts.
+_YYMM = r"\d{4}"
+_NEW_NUM = r"\d{4,5}"
+_ARCHIVE = r"[a-z][a-z\-]*"
+_CLASS = r"(?:\.[A-Z]{2})?"  # the subject class some pre-2007 ids are written with
+_OLD_NUM = r"\d{7}"
+_VERSION = r"\d+"
+
+# A new-style id (`2309.16354`, `1406.2661v2`): groups yymm, num, v.
+NEW_STYLE = re.compile(rf"^(?P<yymm>{_YYMM})\.(?P<num>{_NEW_NUM})(?:v(?P<v>{_VERSION}))?$")
+_OLD = re.compile(rf"^(?P<arch>{_ARCHIVE}){_CLASS}/(?P<num>{_OLD_NUM})(?:v(?P<v>{_VERSION}))?$")
+# Either style, optionally versioned, with no anchor and no group: to embed in other patterns.
+PATTERN = rf"(?:{_YYMM}\.{_NEW_NUM}|{_ARCHIVE}{_CLASS}/{_OLD_NUM})(?:v{_VERSION})?"
 _URL = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$",
     re.IGNORECASE,  # arXiv writes its own host as arXiv.org
@@ -42,7 +55,7 @@ def parse(text: str) -> ArxivId:
         s = m.group("rest")
     if s.lower().startswith("arxiv:"):
         s = s[6:]
-    m = _NEW.match(s)
+    m = NEW_STYLE.match(s)
     if m:
         yymm, num = m.group("yymm"), m.group("num")
         month = int(yymm[2:])

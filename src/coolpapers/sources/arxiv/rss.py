@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlparse
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -26,11 +25,11 @@ from coolpapers.sources.arxiv._xml import child, children, local, raw_text, spli
 from coolpapers.sources.arxiv.ids import BadId
 from coolpapers.sources.arxiv.ids import parse as parse_id
 from coolpapers.sources.arxiv.taxonomy import clean_categories, known
+from coolpapers.sources.arxiv.timetable import ET
 from coolpapers.texmarkup import unwrap
 
 log = logging.getLogger("coolpapers.sources")
 
-ET = ZoneInfo("America/New_York")
 _ANNOUNCE = re.compile(r"Announce Type:\s*(\S+)")
 _ABSTRACT = re.compile(r"Abstract:\s*")
 _DESC_ID = re.compile(r"^\s*arXiv:(\S+)")

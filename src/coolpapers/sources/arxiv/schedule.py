@@ -1,9 +1,7 @@
 """When arXiv announces, and the loop that follows it.
 
-arXiv announces new submissions at 20:00 America/New_York, Sunday to Thursday evenings; an
-announcement is the listing of the NEXT calendar day (Monday 20:00 ET -> Tuesday's listing,
-Thursday's -> Friday's, Sunday's -> Monday's). No listings on Saturday and Sunday, and none
-on some holidays.
+arXiv announces new submissions at 20:00 New York time, Sunday to Thursday evenings, each the
+listing of the next calendar day (timetable.py holds that timetable).
 
 The feeds are regenerated "every day at midnight Eastern" (atom_specifications.md), so right
 after 20:00 a feed may still show the previous listing: the watcher keeps retrying until the
@@ -16,8 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.arxiv.harvest import (
@@ -26,33 +23,10 @@ from coolpapers.sources.arxiv.harvest import (
     check_complete,
     harvest_announcements,
 )
+from coolpapers.sources.arxiv.timetable import listing_day, next_announcement
 from coolpapers.store.store import Store
 
 log = logging.getLogger("coolpapers.sources")
-
-ET = ZoneInfo("America/New_York")
-ANNOUNCE_TIME = time(20, 0)
-ANNOUNCE_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday .. Thursday (Monday is 0)
-
-
-def next_announcement(now: datetime) -> datetime:
-    """The first regular announcement strictly after `now` (aware, in America/New_York)."""
-    if now.tzinfo is None:
-        raise ValueError("next_announcement needs an aware datetime")
-    local = now.astimezone(ET)
-    for i in range(8):
-        day = local.date() + timedelta(days=i)
-        if day.weekday() in ANNOUNCE_WEEKDAYS:
-            at = datetime.combine(day, ANNOUNCE_TIME, ET)
-            if at > local:
-                return at
-    raise AssertionError("unreachable: an announcement every week")
-
-
-def listing_day(announced_at: datetime) -> date:
-    """The listing an announcement makes: the next calendar day in New York."""
-    local = announced_at.astimezone(ET) if announced_at.tzinfo else announced_at
-    return local.date() + timedelta(days=1)
 
 
 @dataclass(slots=True)
