@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coolpapers.llm import context, fulltext, models
+from coolpapers.llm import chat, context, fulltext, models
 from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import Claim
 from coolpapers.llm.service import FaqService
@@ -153,54 +153,38 @@ class Conversation:
         return turns, usage
 
     async def _ask(self, messages: list[dict[str, str]], turn: int, usage: dict[str, int]) -> str:
-        s = self.settings
-        stream = await self.llm.chat.completions.create(
-            model=s.llm_model,
-            messages=list(messages),  # type: ignore[arg-type]
-            stream=True,
-            stream_options={"include_usage": True},
-            **models.sampling(s),  # type: ignore[arg-type]
-        )
+        reply = await chat.stream(self.llm, self.settings, messages, usage=True)
         usage["calls"] += 1
-        parts: list[str] = []
         pending: list[str] = []
-        finished = False
-        reported = False
-        deltas = 0
+        cut = ""
         last = time.monotonic()
-        async for chunk in stream:
-            if chunk.usage:
-                reported = True
-                usage["prompt_tokens"] += chunk.usage.prompt_tokens or 0
-                usage["completion_tokens"] += chunk.usage.completion_tokens or 0
-            for choice in chunk.choices:
-                if choice.delta and choice.delta.content:
-                    deltas += 1
-                    parts.append(choice.delta.content)
-                    pending.append(choice.delta.content)
-                if choice.finish_reason:
-                    finished = True
-                    if choice.finish_reason == "length":
-                        # Cut at the answer-length limit (COOLPAPERS_LLM_MAX_ANSWER_TOKENS):
-                        # complete as far as the settings allow; the reader sees it was cut.
-                        usage["cut"] = usage.get("cut", 0) + 1
-                        parts.append(" …")
-                        pending.append(" …")
+        async for new in reply:
+            if new:
+                pending.append(new)
+            if reply.finish_reason == "length" and not cut:
+                # Cut at the answer-length limit (COOLPAPERS_LLM_MAX_ANSWER_TOKENS): complete
+                # as far as the settings allow; the reader sees it was cut.
+                usage["cut"] = usage.get("cut", 0) + 1
+                cut = " …"
+                pending.append(cut)
             if pending and time.monotonic() - last >= self.flush:
                 await self._write(turn, "".join(pending))
                 pending.clear()
                 last = time.monotonic()
-        if not finished:
+        if reply.finish_reason is None:
             # The server closed the stream without saying the answer was complete.
             raise LLMError("the model's stream broke off before the answer was complete")
-        if not reported:
+        if reply.reported:
+            usage["prompt_tokens"] += reply.prompt_tokens
+            usage["completion_tokens"] += reply.completion_tokens
+        else:
             # llama-cpp-python's server streams no usage (it ignores stream_options); it
             # streams one token per delta, so count those, and say the figures are counted
-            usage["completion_tokens"] += deltas
+            usage["completion_tokens"] += reply.deltas
             usage["counted"] = 1
         if pending:
             await self._write(turn, "".join(pending))
-        return "".join(parts)
+        return reply.text + cut
 
     async def _write(self, turn: int, text: str) -> None:
         self.seq += 1

@@ -25,14 +25,14 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from coolpapers.llm import fulltext, models, render
+from coolpapers.llm import chat, fulltext, render
 from coolpapers.llm import worker as worker_
 from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
 from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
@@ -96,11 +96,13 @@ def router(site: Any) -> APIRouter:
     busy = _Slots(max(1, site.settings.llm_concurrency))
     r = APIRouter()
     site.faq = service  # for tests and other features
+    # The FAQ's markup (templates/_faq.html), its macros looked up once here: the button is
+    # rendered for every card of every listing.
+    tpl: Any = site.env.get_template("_faq.html").module
 
     # ---- the card's [FAQ] button and its panel ------------------------------------------
 
     def button(p: Paper) -> Markup:
-        pid = escape(p.id)
         if service.configured:
             label, title = (
                 f"FAQ · {service.label}",
@@ -108,14 +110,10 @@ def router(site: Any) -> APIRouter:
             )
         else:
             label, title = "FAQ", help_text(site.settings)
-        return Markup(
-            f'<a id="kimi-{pid}" class="title-kimi notranslate" href="/arxiv/kimi?paper={pid}" '
-            f'data-paper="{pid}" rel="nofollow" title="{escape(title)}">[{escape(label)}]</a>'
-            f'<sup class="click-count" data-kind="faq" data-paper="{pid}"></sup>'
-        )
+        return cast(Markup, tpl.button(p, label, title))
 
     def panel(p: Paper) -> Markup:
-        return Markup(f'<div id="faq-{escape(p.id)}" class="faq-panel" hidden></div>')
+        return cast(Markup, tpl.panel(p))
 
     site.env.globals["card_buttons"].append(button)
     site.env.globals["card_panels"].append(panel)
@@ -331,35 +329,36 @@ def router(site: Any) -> APIRouter:
     async def kimi(request: Request, paper: str, lang: str) -> Response:
         p = await paper_or_none(paper)
         if p is None:
-            return HTMLResponse(f'<p class="faq-error">No paper {escape(paper)}.</p>', 404)
+            return HTMLResponse(str(tpl.no_paper(paper)), 404)
         lang = service.lang(lang)
         v = await run_in_threadpool(service.view, p, lang)
         if v.answer is not None:
-            note = ""
+            outdated = None
             if v.outdated:  # the version papers.cool users asked to be told about
-                note = (
-                    f'<p class="faq-outdated">{escape(registry.get(p.source).name)} has '
-                    f"v{v.latest_version}: this FAQ was "
-                    f"made from v{v.answer.paper_version}.</p>\n"
-                )
-            return HTMLResponse(note + v.answer.html)
+                outdated = {
+                    "source": registry.get(p.source).name,
+                    "latest": v.latest_version,
+                    "made": v.answer.paper_version,
+                }
+            # the stored answer is sanitized HTML already (llm/render)
+            return HTMLResponse(str(tpl.answer(Markup(v.answer.html), outdated)))
         if not service.configured:
-            return HTMLResponse(f'<p class="faq-help">{escape(help_text(site.settings))}</p>')
+            return HTMLResponse(str(tpl.help(help_text(site.settings))))
         if request.method == "POST":
             refused = await start(request, p, lang, False)
             if refused is not None:
                 msg = json.loads(refused.body)["error"]
-                return HTMLResponse(f'<p class="faq-error">{escape(msg)}</p>', refused.status_code)
+                return HTMLResponse(str(tpl.refused(msg)), refused.status_code)
         job = await run_in_threadpool(service.queue.status, p.id, lang)
         if job.state == PENDING:
-            return HTMLResponse(f'<p class="faq-status">Pending: {job.position}</p>')
+            return HTMLResponse(str(tpl.pending(job.position)))
         if job.state == RESTARTING or (job.state == RUNNING and job.restarts):
-            return HTMLResponse(f'<p class="faq-status faq-restarted">{RESTART_NOTE}</p>')
+            return HTMLResponse(str(tpl.restarted(RESTART_NOTE)))
         if job.state == RUNNING:
-            return HTMLResponse('<p class="faq-status">Generating…</p>')
+            return HTMLResponse(str(tpl.generating()))
         if job.state == FAILED:
-            return HTMLResponse(f'<p class="faq-error">Failed: {escape(job.error or "")}</p>')
-        return HTMLResponse('<p class="faq-status">No FAQ yet.</p>')
+            return HTMLResponse(str(tpl.failed(job.error or "")))
+        return HTMLResponse(str(tpl.no_faq()))
 
     @r.post("/api/admin/faq", responses=_answers(400, 403))
     async def admin_batch(
@@ -435,25 +434,16 @@ async def _followup_events(
     prompt = f"{service.prompts.followup[lang]}\n\n{question}"
     messages = await asyncio.to_thread(ctx.ask, history, prompt, None)
     llm = worker_.make_llm(service)
-    parts: list[str] = []
     last = 0.0
     try:
-        stream = await llm.chat.completions.create(
-            model=service.settings.llm_model,
-            messages=messages,  # type: ignore[arg-type]
-            stream=True,
-            **models.sampling(service.settings),  # type: ignore[arg-type]
-        )
-        async for chunk in stream:
-            for choice in chunk.choices:
-                if choice.delta and choice.delta.content:
-                    parts.append(choice.delta.content)
+        reply = await chat.stream(llm, service.settings, messages)
+        async for _ in reply:
             if time.monotonic() - last > 0.1:
                 last = time.monotonic()
-                html = await asyncio.to_thread(render.markdown, "".join(parts))
+                html = await asyncio.to_thread(render.markdown, reply.text)
                 yield sse("turn", {"html": html, "done": False})
-        html = await asyncio.to_thread(render.markdown, "".join(parts))
-        yield sse("done", {"html": html, "markdown": "".join(parts)})
+        html = await asyncio.to_thread(render.markdown, reply.text)
+        yield sse("done", {"html": html, "markdown": reply.text})
     except Exception as e:
         yield sse("error", {"error": f"the model failed: {type(e).__name__}"})
     finally:
