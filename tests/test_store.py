@@ -501,6 +501,23 @@ def test_migration_creates_exactly_the_schema(store: Store) -> None:
     )
 
 
+def test_each_feature_keeps_its_revisions_beside_it() -> None:
+    from alembic.script import ScriptDirectory
+
+    from coolpapers.store.engine import FEATURES, alembic_config, version_locations
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    folders = dict(zip(("core", *FEATURES), version_locations(), strict=True))
+    revisions = list(script.walk_revisions())
+    assert {r.revision for r in revisions} >= {"0001", "llm_0001", "search_0001"}
+    for rev in revisions:  # a revision without a label belongs to its down_revision's branch
+        base = rev
+        while not base.branch_labels:
+            base = script.get_revision(base.down_revision)
+        (branch,) = base.branch_labels
+        assert Path(rev.path).parent == folders[branch], rev.revision
+
+
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'twice.db'}"
     s = Store.open(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,16 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Features whose tables live on their own Alembic branch; each keeps its revision files beside
+# its code, in `coolpapers/<feature>/migrations/`. A new feature with tables adds its name here.
+# Folders, not imports: the core must not load feature code just to migrate.
+FEATURES = ("llm", "search")
+
+
+def version_locations() -> list[Path]:
+    """The core's own revisions first, then each feature's folder."""
+    package = Path(__file__).parents[1]
+    return [MIGRATIONS / "versions", *(package / f / "migrations" for f in FEATURES)]
 
 
 def make_engine(url: str) -> Engine:
@@ -33,6 +44,10 @@ def make_engine(url: str) -> Engine:
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    # an explicit separator: without one Alembic splits on spaces (a path may hold one) and warns
+    cfg.set_main_option("path_separator", "os")
+    locations = os.pathsep.join(str(p) for p in version_locations())
+    cfg.set_main_option("version_locations", locations.replace("%", "%%"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
@@ -40,7 +55,7 @@ def alembic_config(url: str) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the database to the latest schema (idempotent, cheap when already there).
 
-    Each feature (core, llm, search) keeps its tables on its own Alembic branch, so "heads"."""
+    Each feature (core, then FEATURES) keeps its tables on its own Alembic branch, so "heads"."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
