@@ -7,8 +7,6 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from coolpapers.sources import arxiv
-
 
 def _default_db() -> str:
     return f"sqlite:///{Path.cwd() / 'coolpapers.db'}"
@@ -19,11 +17,11 @@ class Settings(BaseSettings):
 
     # sqlite:///path.db (embedded default) or postgresql+psycopg://user@host/db (scale path)
     database_url: str = _default_db()
-    # Where arXiv is (its addresses are the arXiv package's). Tests point these at a replay
-    # server on 127.0.0.1.
-    arxiv_rss_url: str = arxiv.RSS_URL
-    arxiv_oai_url: str = arxiv.OAI_URL
-    arxiv_api_url: str = arxiv.API_URL
+    # Where arXiv is; empty: arXiv's own addresses, which only its package knows (sources/arxiv,
+    # so that configuration imports nothing above it). Tests point these at a replay server.
+    arxiv_rss_url: str = ""
+    arxiv_oai_url: str = ""
+    arxiv_api_url: str = ""
     # arXiv's terms: one request every 3 seconds, one connection, across all our fetchers.
     arxiv_min_interval: float = 3.0
     arxiv_max_retries: int = 5
@@ -116,7 +114,7 @@ class Settings(BaseSettings):
     # separate `coolpapers worker` processes do the work.
     llm_workers_in_serve: bool = True
     # Where PDFs are: <base>/<id>v<version>. Tests point it at 127.0.0.1.
-    arxiv_pdf_url: str = arxiv.PDF_URL
+    arxiv_pdf_url: str = ""
 
     # ---- search/ ------------------------------------------------------------------------
     # Semantic neighbours and hybrid (keyword + semantic) ranking; off: keyword search only.

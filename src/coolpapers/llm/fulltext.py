@@ -26,6 +26,7 @@ from sqlalchemy import select
 from coolpapers.config import Settings
 from coolpapers.llm.schema import faq_fulltext
 from coolpapers.records import Paper
+from coolpapers.sources.arxiv import PDF_URL
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.http import FetchError
 from coolpapers.store import Store
@@ -191,7 +192,7 @@ class FullText:
 
 def pdf_url(settings: Settings, paper: Paper) -> str:
     v = f"v{paper.version}" if paper.version else ""
-    return f"{settings.arxiv_pdf_url.rstrip('/')}/{paper.id}{v}"
+    return f"{(settings.arxiv_pdf_url or PDF_URL).rstrip('/')}/{paper.id}{v}"
 
 
 def get(store: Store, client: ArxivClient | None, settings: Settings, paper: Paper) -> FullText:

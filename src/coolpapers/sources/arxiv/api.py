@@ -14,6 +14,7 @@ from datetime import datetime
 from lxml import etree
 
 from coolpapers.records import Paper
+from coolpapers.sources.arxiv import API_URL
 from coolpapers.sources.arxiv._xml import as_utc, child, children, raw_text, text
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.arxiv.ids import BadId
@@ -41,7 +42,8 @@ def query_ids(client: ArxivClient, ids: Sequence[str]) -> list[Paper]:
         chunk = ids[i : i + MAX_IDS]
         params = {"id_list": ",".join(chunk), "start": "0", "max_results": str(len(chunk))}
         try:
-            root = client.get_xml(client.settings.arxiv_api_url, params, expect=("feed",))
+            url = client.settings.arxiv_api_url or API_URL
+            root = client.get_xml(url, params, expect=("feed",))
         except FetchError as e:
             if e.status == 400 and e.body:
                 _raise_error_entry(_parse_or_none(e.body.encode()))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from coolpapers.records import Announcement, Batch, Kind, Paper
-from coolpapers.sources.arxiv import api, oai, rss
+from coolpapers.sources.arxiv import RSS_URL, api, oai, rss
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.arxiv.ids import BadId
 from coolpapers.sources.arxiv.ids import parse as parse_id
@@ -52,7 +52,7 @@ def harvest_announcements(
     report = AnnounceReport()
     for i in range(0, len(cats), FEED_CHUNK):
         chunk = cats[i : i + FEED_CHUNK]
-        url = rss.feed_url(client.settings.arxiv_rss_url, chunk)
+        url = rss.feed_url(client.settings.arxiv_rss_url or RSS_URL, chunk)
         root = client.get_xml(url, expect=("rss", "feed"))
         feed = rss.parse_feed(root, chunk)
         store.write(feed.batch)

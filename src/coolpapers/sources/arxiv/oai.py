@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from lxml import etree
 
 from coolpapers.records import Batch, Paper
+from coolpapers.sources.arxiv import OAI_URL
 from coolpapers.sources.arxiv._xml import (
     all_text,
     child,
@@ -87,7 +88,7 @@ def resume_params(token: str) -> dict[str, str]:
 
 
 def fetch_page(client: ArxivClient, params: dict[str, str]) -> Page:
-    root = client.get_xml(client.settings.arxiv_oai_url, params, expect=("OAI-PMH",))
+    root = client.get_xml(client.settings.arxiv_oai_url or OAI_URL, params, expect=("OAI-PMH",))
     return parse_list_records(root)
 
 
