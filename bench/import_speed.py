@@ -288,9 +288,9 @@ def parse_only(inputs: list[Path]) -> tuple[int, float]:
             for line in fh:
                 obj = json.loads(line)
                 if day:
-                    F._daily(obj, day)
+                    F._daily(obj, day, [])
                 else:
-                    F._kaggle(obj)
+                    F._kaggle(obj, [])
                 n += 1
     return n, time.perf_counter() - t0
 

@@ -19,6 +19,7 @@ from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.base import Pace
 from coolpapers.sources.http import (
     Busy,
+    Clients,
     FetchError,
     LocalPacer,
     PacedClient,
@@ -358,3 +359,28 @@ def test_deadline_allows_one_retry_then_fails(server: Replay, sqlite_store: Stor
     with fake_client(sqlite_store, settings_for(server)) as client, pytest.raises(FetchError):
         client.get_xml(f"{server.url}/x")
     assert len(server.hits_for("/x")) == 2 + 4
+
+
+def test_a_mirror_takes_the_requests_under_its_prefix(server: Replay, sqlite_store: Store) -> None:
+    server.add("/mirror/pdf/2309.16354v2", Reply(200, b"%PDF"))
+    pace = Pace("arxiv.pace", "arXiv", 0.0, frozenset({"arxiv.org"}))
+    mirrors = {"https://arxiv.org/pdf/": f"{server.url}/mirror/pdf"}
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with PacedClient(sqlite_store, settings, pace, mirrors=mirrors) as client:
+        assert client.get("https://arxiv.org/pdf/2309.16354v2").content == b"%PDF"
+        assert client.aim("https://arxiv.org/pdfx/1") == "https://arxiv.org/pdfx/1"
+        assert client.aim("https://arxiv.org/abs/1") == "https://arxiv.org/abs/1"
+    assert len(server.hits_for("/mirror/pdf/2309.16354v2")) == 1
+
+
+def test_clients_keep_arxiv_s_pace_key_and_settings(sqlite_store: Store) -> None:
+    values = {"arxiv_min_interval": 0.25, "arxiv_max_retries": 2}
+    settings = Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
+    with Clients(sqlite_store, settings) as clients:
+        client = clients.for_url("https://arxiv.org/pdf/2309.16354v2")
+        assert isinstance(client, ArxivClient) and client.pace.key == PACE_KEY
+        assert (client.pace.interval, client.max_retries) == (0.25, 2)
+        assert clients.for_url("https://export.arxiv.org/api/query") is client  # one pace
+        assert not client.mirrors  # no `arxiv_pdf_url`: arXiv's own address
+        with pytest.raises(FetchError):
+            clients.for_url("file:///etc/passwd")

@@ -1,5 +1,6 @@
-"""Full text: real arXiv PDFs (../shared/pdfs) served on 127.0.0.1 and fetched through the real
-paced client; extraction, cleaning, trimming, stored once, abstract as the fallback."""
+"""Full text: real PDFs (../shared/pdfs) served on 127.0.0.1 and fetched through the real paced
+client of their host's pace; extraction, cleaning, trimming, stored once, abstract as the
+fallback (other sources' PDFs, and none: tests/test_llm_sources.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from coolpapers.llm import fulltext
+from coolpapers.sources.arxiv import PACE_KEY
 from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.http import Clients
 from coolpapers.store import Store
 from tests.conftest import shared
 from tests.llm_support import add_papers, clean_faq, faq_settings, paper
@@ -57,10 +60,18 @@ def test_real_pdf_through_paced_client_is_extracted_and_stored_once(faq_store: S
     with Replay() as server:
         server.add("/pdf/1706.03762v7", Reply(200, pdf, {"Content-Type": "application/pdf"}))
         settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01)
-        with ArxivClient(faq_store, settings) as client:
-            got = fulltext.get(faq_store, client, settings, p)
-            again = fulltext.get(faq_store, client, settings, p)
+        with Clients(faq_store, settings) as clients:
+            got = fulltext.get(faq_store, clients, settings, p)
+            again = fulltext.get(faq_store, clients, settings, p)
+            # The link stays arXiv's own; arXiv's client aims it at `arxiv_pdf_url`, at
+            # arXiv's pace (its interval from the settings, its state row).
+            link = fulltext.pdf_url(p)
+            assert link == "https://arxiv.org/pdf/1706.03762v7"
+            arxiv = clients.for_url(link)
+            assert isinstance(arxiv, ArxivClient) and arxiv.pace.interval == 0.01
+            assert arxiv.aim(link) == f"{server.url}/pdf/1706.03762v7"
         assert len(server.hits_for("/pdf/1706.03762v7")) == 1  # downloaded and parsed once
+    assert faq_store.get_state(PACE_KEY) is not None
     assert got.source == "pdf" and got.pages == 15
     assert again.text == got.text
     t = got.text
@@ -83,8 +94,8 @@ def test_concurrent_asks_download_a_pdf_once(faq_store: Store) -> None:
         slow = Reply(200, pdf, {"Content-Type": "application/pdf"}, delay=0.5)
         server.add("/pdf/1706.03762v7", slow)
         settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01)
-        with ArxivClient(faq_store, settings) as client, ThreadPoolExecutor(4) as pool:
-            got = list(pool.map(lambda _: fulltext.get(faq_store, client, settings, p), range(4)))
+        with Clients(faq_store, settings) as clients, ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda _: fulltext.get(faq_store, clients, settings, p), range(4)))
         assert len(server.hits_for("/pdf/1706.03762v7")) == 1  # the zh and en FAQs, say
     assert {g.source for g in got} == {"pdf"} and len({g.text for g in got}) == 1
     assert not fulltext._locks  # nothing kept once done
@@ -96,9 +107,9 @@ def test_missing_pdf_falls_back_to_the_abstract(faq_store: Store) -> None:
     with Replay() as server:
         server.add("/pdf/2606.00042v2", Reply(404, b"not found"))
         settings = faq_settings(arxiv_pdf_url=f"{server.url}/pdf")
-        with ArxivClient(faq_store, settings) as client:
-            got = fulltext.get(faq_store, client, settings, p)
-            fulltext.get(faq_store, client, settings, p)
+        with Clients(faq_store, settings) as clients:
+            got = fulltext.get(faq_store, clients, settings, p)
+            fulltext.get(faq_store, clients, settings, p)
         assert len(server.hits) == 1  # the miss is remembered for this version
     assert got.source == "abstract" and got.text == p.abstract
 
@@ -114,9 +125,9 @@ def test_an_unreachable_arxiv_is_not_remembered_as_no_pdf(faq_store: Store) -> N
         settings = faq_settings(
             arxiv_pdf_url=f"{server.url}/pdf", arxiv_min_interval=0.01, arxiv_max_retries=1
         )
-        with ArxivClient(faq_store, settings) as client:
-            down = fulltext.get(faq_store, client, settings, p)  # 503 twice: gives up
-            up = fulltext.get(faq_store, client, settings, p)  # arXiv is back
+        with Clients(faq_store, settings) as clients:
+            down = fulltext.get(faq_store, clients, settings, p)  # 503 twice: gives up
+            up = fulltext.get(faq_store, clients, settings, p)  # arXiv is back
         assert len(server.hits_for("/pdf/1706.03762v7")) == 3
     assert down.source == "abstract" and up.source == "pdf" and up.pages == 15
 

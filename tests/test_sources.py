@@ -49,7 +49,7 @@ class FakeAcl:
         return f"{local}@ACL"
 
     def links(self, paper: Paper) -> Links:
-        return self.id_links(paper.id)
+        return self.id_links(self.parse_id(paper.id).id)  # its key is `<local>@ACL`
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         return Links(
@@ -69,6 +69,9 @@ class FakeAcl:
         return f"@inproceedings{{{paper.id},\n  title = {{{paper.title}}},\n}}"
 
     def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
+        return None
+
+    def listings(self, store: Store) -> None:
         return None
 
 
@@ -124,7 +127,9 @@ def test_pages_take_every_link_from_the_paper_s_source(with_acl: None) -> None:
     from coolpapers.web.app import make_env
 
     env = make_env()
-    p = Paper(id="2024.acl-long.1", title="T", abstract="A", authors=["A B"], categories=["cs.CL"])
+    p = Paper(
+        id="2024.acl-long.1@ACL", title="T", abstract="A", authors=["A B"], categories=["cs.CL"]
+    )
     p.source = "acl"
     card = str(env.get_template("_card.html").module.card(p, 1))  # type: ignore[attr-defined]
     assert 'data-page="https://aclanthology.org/2024.acl-long.1/"' in card

@@ -1,7 +1,7 @@
 """Plain records that flow from `sources/` into `store/`.
 
-Sources parse arXiv's formats into these and never touch SQL; the store owns identity
-(the arXiv id without version) and upserts, so re-running any ingestion is idempotent.
+Sources parse their formats into these and never touch SQL; the store upserts by the paper's
+key (`Paper.id`), so re-running any ingestion is idempotent.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ class Kind(IntEnum):
 
 @dataclass(slots=True)
 class Paper:
-    """One arXiv paper at its latest known version. `categories` has the primary first."""
+    """One paper at its latest known version. `id` is its key: the public id without
+    version, which names its source (arXiv's bare `2309.16354`; `2024.acl-long.1@ACL`; see
+    sources/registry.key). `version`: arXiv's vN; None where the source has no numbered
+    versions (a revision's date is then `updated`). `categories` has the primary first."""
 
     id: str
     title: str
@@ -47,8 +50,7 @@ class Paper:
     published: datetime | None = None  # first version, UTC
     updated: datetime | None = None  # latest version, UTC
     # The key of the source it comes from (`sources.registry`), which builds its links and
-    # BibTeX. The store does not keep it yet (the paper identity step will): every paper
-    # today is arXiv's.
+    # BibTeX; stored beside the paper (papers.source).
     source: str = "arxiv"
 
     @property

@@ -20,7 +20,8 @@ from coolpapers.llm.jobs import DONE, FAILED
 from coolpapers.llm.service import FaqService
 from coolpapers.llm.worker import Workers
 from coolpapers.records import Paper
-from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources import registry
+from coolpapers.sources.http import Clients
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.llm")
@@ -36,18 +37,26 @@ class BatchReport:
 
 
 def day_papers(store: Store, category: str, day: date | None) -> tuple[date | None, list[Paper]]:
+    """An arXiv category's papers on a listing day (the latest when `day` is None), in
+    listing order, read through the listing interface (store/listings.py)."""
+    listings = registry.get("arxiv").listings(store)
+    if listings is None:
+        return None, []
     if day is None:
-        days = store.days([category])
+        days = listings.editions([category])
         if not days:
             return None, []
         day = days[-1]
-    return day, [item.paper for item in store.listing([category], [], day)]
+    keys = [key for key, _ in listings.entries([category], [], day)]
+    found = store.papers(keys)
+    return day, [found[k] for k in keys if k in found]
 
 
 def start_workers(store: Store, settings: Settings, slots: int | None = None) -> Workers:
-    """A worker pool with its own paced arXiv client (PDF downloads keep arXiv's pace)."""
-    client = ArxivClient(store, settings)
-    return Workers(FaqService(store, settings), slots, client=client).start()
+    """A worker pool with its own paced clients: each PDF download keeps the pace of its
+    host (arXiv's for arXiv's PDFs, another source's for its own, a cautious one otherwise)."""
+    clients = Clients(store, settings)
+    return Workers(FaqService(store, settings), slots, clients=clients).start()
 
 
 def run_batch(

@@ -1,5 +1,7 @@
-"""A paper's full text: its PDF from arXiv (through the one paced client), text extracted with
-pypdfium2, cleaned and stored once per version (llm/context.py fits it to the model's window).
+"""A paper's full text: the PDF its source links (`links(paper).pdf`), fetched through the
+paced client of the PDF host's pace (`sources.http.Clients`), text extracted with pypdfium2,
+cleaned and stored once per version (llm/context.py fits it to the model's window). A paper
+whose source links no PDF has no full text: the FAQ answers from its abstract.
 
 Why pypdfium2: measured on the shared real PDFs (1,289 pages) it is the fastest maintained
 extractor (2.05 s; PyMuPDF 2.61 s, pypdf 30 s, pdfminer.six 65 s), and it is Apache-2.0/BSD,
@@ -26,9 +28,8 @@ from sqlalchemy import select
 from coolpapers.config import Settings
 from coolpapers.llm.schema import faq_fulltext
 from coolpapers.records import Paper
-from coolpapers.sources.arxiv import PDF_URL
-from coolpapers.sources.arxiv.client import ArxivClient
-from coolpapers.sources.http import FetchError
+from coolpapers.sources import registry
+from coolpapers.sources.http import Clients, FetchError
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.llm")
@@ -190,22 +191,25 @@ class FullText:
     pages: int
 
 
-def pdf_url(settings: Settings, paper: Paper) -> str:
-    v = f"v{paper.version}" if paper.version else ""
-    return f"{(settings.arxiv_pdf_url or PDF_URL).rstrip('/')}/{paper.id}{v}"
+def pdf_url(paper: Paper) -> str | None:
+    """The PDF the paper's source links, at its stored version; None when it links none.
+    (Where the request really goes is the client's business: arXiv's `arxiv_pdf_url`.)"""
+    return registry.get(paper.source).links(paper).pdf
 
 
-def get(store: Store, client: ArxivClient | None, settings: Settings, paper: Paper) -> FullText:
+def get(store: Store, clients: Clients | None, settings: Settings, paper: Paper) -> FullText:
     """The paper's text for the model: stored if extracted before (for this version), else
-    downloaded once and stored; the abstract when there is no PDF (or no client)."""
+    downloaded once and stored; the abstract when there is no PDF (or no `clients`: a reader's
+    follow-up only reads what the FAQ stored). `settings` is kept for callers: the clients
+    carry their own."""
     row = _stored(store, paper)
-    if not _fresh(row, paper) and client is not None:
+    if not _fresh(row, paper) and clients is not None:
         # One download per paper in this process: the zh and en FAQs of a paper often start
         # together; the second waits and then reads what the first stored.
         with _downloading(paper.id):
             row = _stored(store, paper)
             if not _fresh(row, paper):
-                row = _download(store, client, settings, paper)
+                row = _download(store, clients, paper)
     if row is not None and row["source"] == "pdf" and row["text"]:
         return FullText("pdf", str(row["text"]), int(row["pages"] or 0))
     return FullText("abstract", paper.abstract, 0)
@@ -245,27 +249,34 @@ def _fresh(row: Mapping[str, Any] | None, paper: Paper) -> bool:
     return row is not None and (row["version"] or 0) >= (paper.version or 0)
 
 
-def _download(
-    store: Store, client: ArxivClient, settings: Settings, paper: Paper
-) -> dict[str, Any] | None:
-    url = pdf_url(settings, paper)
-    source, text, pages = "missing", "", 0
+def _download(store: Store, clients: Clients, paper: Paper) -> dict[str, Any] | None:
     try:
-        resp = client.get(url)
-        got = extract(resp.content)
-        if got.text.strip():
-            source, text, pages = "pdf", got.text, got.pages
-    except FetchError as e:
-        if e.status is None or e.status >= 500 or e.status == 429:
-            # arXiv unreachable or overloaded (the client has retried): nothing is
-            # remembered, so the next conversation asks for the PDF again.
-            log.warning("full text of %s unavailable for now: %s", paper.id, e)
-            return None
-        # No PDF (withdrawn, or arXiv says 404): remembered for this version, so the
-        # abstract is used without asking arXiv again.
+        url = pdf_url(paper)
+    except KeyError as e:  # its source is not installed (now): nothing is remembered
         log.warning("no full text for %s: %s", paper.id, e)
-    except ValueError as e:  # not a readable PDF: the same again next time
-        log.warning("no full text for %s: %s", paper.id, e)
+        return None
+    source, text, pages = "missing", "", 0
+    if url is None:
+        # Its source links no PDF: remembered like a missing one, so that the abstract is
+        # used without asking again (until a new version).
+        log.info("no full text for %s: its source links no PDF", paper.id)
+    else:
+        try:
+            resp = clients.get(url)
+            got = extract(resp.content)
+            if got.text.strip():
+                source, text, pages = "pdf", got.text, got.pages
+        except FetchError as e:
+            if e.status is None or e.status >= 500 or e.status == 429:
+                # The host unreachable or overloaded (the client has retried): nothing is
+                # remembered, so the next conversation asks for the PDF again.
+                log.warning("full text of %s unavailable for now: %s", paper.id, e)
+                return None
+            # No PDF (withdrawn, or the host says 404): remembered for this version, so the
+            # abstract is used without asking the host again.
+            log.warning("no full text for %s: %s", paper.id, e)
+        except ValueError as e:  # not a readable PDF: the same again next time
+            log.warning("no full text for %s: %s", paper.id, e)
     row = {
         "paper_id": paper.id,
         "version": paper.version,

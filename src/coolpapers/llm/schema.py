@@ -60,13 +60,13 @@ faq_answers = Table(
     Column("created", DateTime, nullable=False),
 )
 
-# A paper's text, extracted from its PDF once (per version).
+# A paper's text, extracted from its PDF once per version (None: its source has no versions).
 faq_fulltext = Table(
     "faq_fulltext",
     metadata,
     Column("paper_id", Text, primary_key=True),
     Column("version", Integer),
-    Column("source", Text, nullable=False),  # "pdf", or "missing" when arXiv had no PDF
+    Column("source", Text, nullable=False),  # "pdf", or "missing": no PDF (linked, or found)
     Column("text", Text, nullable=False),
     Column("pages", Integer, nullable=False),
     Column("extracted", DateTime, nullable=False),

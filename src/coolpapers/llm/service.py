@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from coolpapers.config import Settings
 from coolpapers.llm import prompts as prompts_
@@ -18,7 +18,6 @@ from coolpapers.llm.jobs import DONE, FAILED, JobQueue, JobStatus, Refused
 from coolpapers.llm.schema import faq_answers, faq_counters, faq_ratelimit
 from coolpapers.records import Paper
 from coolpapers.store import Store
-from coolpapers.store.schema import announcements
 
 COUNTER_KINDS = ("pdf", "faq")
 # What became of a click (FaqService.click).
@@ -134,10 +133,7 @@ class FaqService:
         """Today's papers first: the latest day a paper was listed (a replacement listed today
         counts as today's), as a day number, so a newer day outranks every older one; papers
         never listed go by their latest version's date."""
-        a = announcements.c
-        with self.store.engine.connect() as conn:
-            raw = conn.execute(select(func.max(a.day)).where(a.paper_id == paper.id)).scalar()
-        d: date | None = date.fromisoformat(raw) if isinstance(raw, str) else raw
+        d: date | None = self.store.last_days([paper.id]).get(paper.id)
         when = paper.updated or paper.published
         if d is None and when is not None:
             d = when.date()

@@ -27,7 +27,7 @@ from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import Claim
 from coolpapers.llm.service import FaqService
 from coolpapers.records import Paper
-from coolpapers.sources.arxiv.client import ArxivClient
+from coolpapers.sources.http import Clients
 
 if TYPE_CHECKING:  # the client is imported when a worker starts, not with the web app
     from openai import AsyncOpenAI
@@ -62,11 +62,11 @@ class Conversation:
         self,
         service: FaqService,
         llm: AsyncOpenAI,
-        client: ArxivClient | None,
+        clients: Clients | None,
         claim: Claim,
         flush: float = 0.1,
     ) -> None:
-        self.service, self.llm, self.client, self.claim = service, llm, client, claim
+        self.service, self.llm, self.clients, self.claim = service, llm, clients, claim
         self.settings = service.settings
         self.flush = flush
         self.seq = 0
@@ -106,7 +106,8 @@ class Conversation:
             paper = papers.get(claim.paper_id)
             if paper is None:
                 raise LLMError(f"unknown paper {claim.paper_id}")
-            text = await asyncio.to_thread(fulltext.get, self.service.store, self.client, s, paper)
+            store = self.service.store
+            text = await asyncio.to_thread(fulltext.get, store, self.clients, s, paper)
             ctx = await asyncio.to_thread(paper_context, self.service, paper, text, claim.lang)
             turns, usage = await self._talk(ctx)
             row = await asyncio.to_thread(  # rendering takes a few ms: not on the loop
@@ -265,7 +266,9 @@ def _message(e: BaseException) -> str:
 class Workers:
     """A pool of conversation slots in this process, on its own thread and event loop (so it
     runs the same under uvicorn, the CLI and tests). `wake()` makes idle slots look for work
-    at once; otherwise they poll the store every `poll` seconds (other processes enqueue)."""
+    at once; otherwise they poll the store every `poll` seconds (other processes enqueue).
+    `clients`: the paced clients that fetch the papers' PDFs (one per host's pace); without
+    them the conversations read the stored full text or the abstract."""
 
     def __init__(
         self,
@@ -273,14 +276,14 @@ class Workers:
         slots: int | None = None,
         *,
         poll: float = 0.5,
-        client: ArxivClient | None = None,
+        clients: Clients | None = None,
         flush: float = 0.1,
         on_done: Callable[[Claim], None] | None = None,
     ) -> None:
         self.service = service
         self.slots = slots or service.settings.llm_concurrency
         self.poll, self.flush = poll, flush
-        self.client = client
+        self.clients = clients
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.on_done = on_done
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -338,7 +341,7 @@ class Workers:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
                 continue
-            await Conversation(self.service, llm, self.client, claim, self.flush).run()
+            await Conversation(self.service, llm, self.clients, claim, self.flush).run()
             if self.on_done:
                 self.on_done(claim)
             self._wake.set()  # a slot freed: another may be waiting on the global cap

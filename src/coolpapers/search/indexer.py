@@ -179,8 +179,7 @@ def _drain_queue(store: Store, batch: int, stop: threading.Event | None) -> None
         with store.engine.begin() as conn:  # a write first, as in catch_up_fulltext
             conn.exec_driver_sql(
                 "INSERT OR IGNORE INTO search_docs(paper_id, day, dirty, fts) "
-                "SELECT q.paper_id, coalesce((SELECT min(day) FROM announcements a "
-                "WHERE a.paper_id = q.paper_id), date(p.published)), 1, 0 "
+                "SELECT q.paper_id, coalesce(p.first_listed, date(p.published)), 1, 0 "
                 "FROM search_queue q JOIN papers p ON p.id = q.paper_id "
                 "WHERE q.rowid <= ? ORDER BY q.rowid",
                 (last,),

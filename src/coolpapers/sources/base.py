@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from coolpapers.config import Settings
     from coolpapers.records import Paper
+    from coolpapers.store.listings import Listings
     from coolpapers.store.store import Store
 
 
@@ -71,10 +72,24 @@ class Pace:
         return host.lower().removeprefix("www.") in self.hosts
 
 
+class Unavailable(Exception):
+    """Some papers could not be looked up at their source now (busy, paced, down). `found`
+    holds the papers that were (stored or fetched), `pending` the keys to ask for again in
+    `retry_after` seconds. The one "try again later" of every Fetcher, so that pages, the
+    API and the FAQ answer it the same way whatever the source."""
+
+    def __init__(
+        self, found: dict[str, Paper], pending: list[str], retry_after: float, reason: str
+    ) -> None:
+        super().__init__(f"{', '.join(pending)}: {reason}; try again in {retry_after:.0f} s")
+        self.found, self.pending = found, pending
+        self.retry_after, self.reason = retry_after, reason
+
+
 class Fetcher(Protocol):
-    """Looks up papers the store lacks, for a reader waiting on a page: `(ids) -> {id:
-    Paper}` for those found; ids the source lacks are absent. It may raise its own
-    "try again later" error (arXiv: `ondemand.Unavailable`)."""
+    """Looks up papers the store lacks, for a reader waiting on a page: `(keys) -> {key:
+    Paper}` for those found; keys the source lacks are absent. It raises `Unavailable` when
+    it cannot answer now."""
 
     def __call__(self, ids: Sequence[str]) -> dict[str, Paper]: ...
 
@@ -130,4 +145,9 @@ class Source(Protocol):
 
     def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
         """How pages fetch papers the store lacks; None when this source cannot."""
+        ...
+
+    def listings(self, store: Store) -> Listings[Any] | None:
+        """How the source lists its papers (store/listings.py: arXiv's days, a venue's
+        editions), read by listing pages and feeds; None when it lists none."""
         ...

@@ -11,6 +11,10 @@ A reader's page cannot wait like a harvest does (minutes of back-off). Within
 `PacedClient.deadline(...)` a request retries less and, rather than sleep past the deadline
 for a pace slot, a back-off or the host's Retry-After, raises `Busy` at once: the pace and
 the back-off still hold for everyone, only this caller stops waiting.
+
+A feature that fetches whatever a paper links to (the FAQ's PDFs) takes a `Clients`: one
+client per pace in the process, chosen by the host of each URL (`registry.for_host`); a host
+no source covers gets a cautious pace of its own (`host_pace`).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict, Unpack
 from urllib.parse import urljoin
 
 import httpx
 from lxml import etree
 
 from coolpapers.config import Settings
+from coolpapers.sources import registry
 from coolpapers.sources.base import Pace
 
 if TYPE_CHECKING:
@@ -38,6 +43,8 @@ log = logging.getLogger("coolpapers.sources")
 # 429 and 5xx are the host saying "not now"; other 4xx are our fault and retrying will not help.
 _RETRY_STATUS = frozenset({408, 429})
 _MAX_REDIRECTS = 5
+# The pace of a host no source covers: arXiv's, the most cautious of the terms we know.
+HOST_INTERVAL = 3.0
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -184,6 +191,7 @@ class Options(TypedDict, total=False):
     backoff_base: float
     backoff_cap: float
     transport: httpx.BaseTransport
+    mirrors: Mapping[str, str]
 
 
 class PacedClient:
@@ -191,7 +199,9 @@ class PacedClient:
     at most. Redirects are followed within this client, so they keep its pace too.
 
     `store` gives the cross-process pace; without one (or with an explicit `pacer`) the pace
-    is kept in this process only. `sleep` and `clock` exist so tests need not wait."""
+    is kept in this process only. `sleep` and `clock` exist so tests need not wait.
+    `mirrors` maps URL prefixes of the host to where the settings say to fetch them instead
+    (arXiv's PDFs at `arxiv_pdf_url`): the request goes there, at this client's pace."""
 
     def __init__(
         self,
@@ -207,8 +217,10 @@ class PacedClient:
         backoff_base: float = 5.0,
         backoff_cap: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        mirrors: Mapping[str, str] | None = None,
     ) -> None:
         self.settings, self.pace = settings, pace
+        self.mirrors = {k.rstrip("/"): v.rstrip("/") for k, v in (mirrors or {}).items() if v}
         if pacer is None:
             pacer = (
                 StorePacer(store, pace.interval, key=pace.key, sleep=sleep, clock=clock)
@@ -236,7 +248,7 @@ class PacedClient:
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
         """A successful (2xx) response, after pacing and retries; FetchError otherwise."""
-        resp, _ = self._request(url, params, None)
+        resp, _ = self._request(self.aim(url), params, None)
         return resp
 
     def get_xml(
@@ -249,9 +261,17 @@ class PacedClient:
         """The parsed XML root of a successful response. A truncated or non-XML body (or a
         root element other than `expect`, e.g. an HTML error page) counts as a failed
         attempt and is retried like a 503."""
-        _, root = self._request(url, params, expect or ())
+        _, root = self._request(self.aim(url), params, expect or ())
         assert root is not None
         return root
+
+    def aim(self, url: str) -> str:
+        """Where a request for `url` goes: the URL itself, or its place at a mirror (see
+        `mirrors`)."""
+        for prefix, there in self.mirrors.items():
+            if url == prefix or url.startswith(prefix + "/"):
+                return there + url[len(prefix) :]
+        return url
 
     @contextmanager
     def deadline(self, seconds: float, retries: int = 1) -> Iterator[None]:
@@ -372,3 +392,67 @@ def _parser() -> etree.XMLParser:
     # A new parser per document: lxml parsers must not be shared between threads.
     # No entity expansion or network access from a host's bodies; big OAI pages are fine.
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def host_pace(host: str) -> Pace:
+    """The pace of a host that no source covers: one request every `HOST_INTERVAL` seconds,
+    kept under a state key of its own (`host:<host>`)."""
+    host = host.lower().removeprefix("www.")
+    return Pace(key=f"host:{host}", name=host, interval=HOST_INTERVAL, hosts=frozenset({host}))
+
+
+class Clients:
+    """The paced clients of one process, one per pace, made on first use: for features that
+    fetch what a paper links to, wherever it lives (the FAQ's PDFs). `for_url` picks the pace
+    by the URL's host: the source whose pace covers it (`registry.for_host`), else the
+    host's own cautious pace (`host_pace`).
+
+    A source may make its own client: a `client(store, settings, **options)` method returning
+    a `PacedClient` of its pace (arXiv's: `ArxivClient`, with the interval, retries and PDF
+    mirror of the settings); otherwise it gets a plain `PacedClient` of `source.pace`.
+    `options` go to every client made (tests: `sleep`, `clock`, `transport`; never a `pacer`,
+    which would make all paces one)."""
+
+    def __init__(self, store: Store | None, settings: Settings, **options: Unpack[Options]) -> None:
+        self.store, self.settings, self.options = store, settings, options
+        self._clients: dict[str, PacedClient] = {}
+        self._lock = threading.Lock()
+
+    def for_url(self, url: str) -> PacedClient:
+        """The client of the pace that `url`'s host keeps. FetchError for text that is not
+        an http(s) URL."""
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as e:
+            raise FetchError(url, f"not a URL: {e}") from e
+        host = parsed.host.lower().removeprefix("www.")
+        if parsed.scheme not in ("http", "https") or not host:
+            raise FetchError(url, "not an http(s) URL")
+        source = registry.for_host(host)
+        pace = source.pace if source is not None else host_pace(host)
+        with self._lock:
+            client = self._clients.get(pace.key)
+            if client is None:
+                make = getattr(source, "client", None)
+                if callable(make):
+                    client = make(self.store, self.settings, **self.options)
+                else:
+                    client = PacedClient(self.store, self.settings, pace, **self.options)
+                self._clients[pace.key] = client
+        return client
+
+    def get(self, url: str) -> httpx.Response:
+        """A successful response for `url`, through the client of its host's pace."""
+        return self.for_url(url).get(url)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -62,6 +62,22 @@ def parse(public_id: str) -> tuple[Source, SourceId]:
     raise error
 
 
+def key(public_id: str) -> str:
+    """The key the store files a paper under, from its id in any form a source accepts: the
+    public id without version (`2309.16354`, `2024.acl-long.1@ACL`). Every table that names
+    a paper (papers, the FAQ's cache, queue and counters, the search index and so the
+    vectors) uses this key, so each key names its source too: the suffix after its last '@',
+    none for arXiv, whose bare keys predate other sources and stay as they are. BadId for
+    text that no source takes."""
+    source, sid = parse(public_id)
+    return source.format_id(sid.id)
+
+
+def source_of(paper_key: str) -> Source:
+    """The source of a stored key (see `key`); BadId for a key no source takes."""
+    return parse(paper_key)[0]
+
+
 def for_host(host: str) -> Source | None:
     """The source whose pace covers `host` (arxiv.org, export.arxiv.org, ...), if any."""
     return next((s for s in _registry().values() if s.pace.covers(host)), None)

@@ -16,7 +16,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# One row per arXiv paper (id without version), at its latest known version.
+# One row per paper, at its latest known version. `id` is the paper's key: its public id
+# without version, which names its source (bare for arXiv, `2024.acl-long.1@ACL`; see
+# sources/registry.key); every feature's table names papers by this key.
 papers = Table(
     "papers",
     metadata,
@@ -33,6 +35,11 @@ papers = Table(
     Column("published", DateTime),  # v1, UTC
     Column("updated", DateTime),  # latest version, UTC
     Column("ingested", DateTime, nullable=False),
+    Column("source", Text, nullable=False, server_default="arxiv"),  # its key in sources/
+    # The first and latest day its source listed it (arXiv: announcement days), kept by the
+    # listings' writer: the search index's dates and the FAQ's priority read these (0002).
+    Column("first_listed", Date),
+    Column("last_listed", Date),
 )
 
 # A paper listed on an announcement day (New York date) in one category, with its announce type.

@@ -1,7 +1,8 @@
 """The store: one interface over SQLite and PostgreSQL.
 
-Sources hand over `records.Batch`es; the store upserts by arXiv id so that any ingestion can be
-re-run (or resumed after a kill) with no duplicate. Web pages read through the query functions
+Sources hand over `records.Batch`es; the store upserts by paper key (the public id without
+version: `2309.16354`, `2024.acl-long.1@ACL`) so that any ingestion can be re-run (or resumed
+after a kill) with no duplicate. Web pages read through the query functions
 here and never write SQL of their own.
 """
 
@@ -35,10 +36,10 @@ class Listed:
 
 # One `papers` row as the upsert binds it: id, version, title, authors (JSON), abstract,
 # categories (space-separated), comments, journal_ref, doi, license, published, updated,
-# ingested. See _UPSERT_PAPERS.
+# ingested, source. See _UPSERT_PAPERS.
 PaperRow = tuple[
     str, int | None, str, str, str, str, str | None, str | None, str | None, str | None,
-    datetime | None, datetime | None, datetime,
+    datetime | None, datetime | None, datetime, str,
 ]  # fmt: skip
 AnnouncementRow = tuple[str, date, str, int]  # category, day, paper_id, kind
 
@@ -60,6 +61,7 @@ def paper_row(p: Paper, now: datetime) -> PaperRow:
         _naive(p.published),
         _naive(p.updated),
         now,
+        p.source,
     )
 
 
@@ -114,6 +116,7 @@ class Store:
         with self.engine.begin() as conn:
             self._upsert_papers(conn, rows.papers)
             self._upsert_announcements(conn, rows.announcements)
+            self._mark_listed(conn, rows.announcements)
             if checkpoint:
                 self._set_state(conn, *checkpoint)
             if rows.papers or rows.announcements:
@@ -145,6 +148,20 @@ class Store:
         changed = [(c, self._day(d), t, n) for (c, d), (t, n) in deltas.items() if t or n]
         if changed:
             conn.exec_driver_sql(self._sql(_ADD_DAY_COUNTS), changed)
+
+    def _mark_listed(self, conn: Connection, rows: list[AnnouncementRow]) -> None:
+        """Move the papers' first/last listing days out to this batch's announcement days
+        (after the papers' upsert: a batch brings its papers with their listings)."""
+        span: dict[str, tuple[date, date]] = {}
+        for _, d, p, _ in rows:
+            first, last = span.get(p, (d, d))
+            span[p] = (min(first, d), max(last, d))
+        if span:
+            conn.exec_driver_sql(
+                self._sql(_MARK_LISTED),
+                [(self._day(f), self._day(f), self._day(la), self._day(la), p,
+                  self._day(f), self._day(la)) for p, (f, la) in span.items()],
+            )  # fmt: skip
 
     def _count_deltas(
         self, conn: Connection, new: dict[tuple[str, date, str], int]
@@ -337,14 +354,22 @@ class Store:
             return set(conn.execute(q).scalars())
 
     def first_days(self, ids: Sequence[str]) -> dict[str, date]:
-        """The earliest announcement day of each of `ids` that has one."""
+        """The first day its source listed each of `ids` that was listed (papers.first_listed:
+        whatever the source, no listing table is read)."""
+        return self._listed_days(ids, "first_listed")
+
+    def last_days(self, ids: Sequence[str]) -> dict[str, date]:
+        """The latest day its source listed each of `ids` that was listed."""
+        return self._listed_days(ids, "last_listed")
+
+    def _listed_days(self, ids: Sequence[str], column: str) -> dict[str, date]:
         out: dict[str, date] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(ids), 500):
                 part = tuple(ids[i : i + 500])
                 sql = (
-                    "SELECT paper_id, min(day) FROM announcements "
-                    f"WHERE paper_id IN ({', '.join('?' * len(part))}) GROUP BY paper_id"
+                    f"SELECT id, {column} FROM papers "
+                    f"WHERE id IN ({', '.join('?' * len(part))}) AND {column} IS NOT NULL"
                 )
                 out.update({p: _as_date(d) for p, d in conn.exec_driver_sql(self._sql(sql), part)})
         return out
@@ -372,8 +397,8 @@ class Store:
 # refresh the text but keep the dates and version that a richer source gave.
 _UPSERT_PAPERS = """
 INSERT INTO papers (id, version, title, authors, abstract, categories, comments, journal_ref,
-                    doi, license, published, updated, ingested)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    doi, license, published, updated, ingested, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, authors = excluded.authors, abstract = excluded.abstract,
     categories = excluded.categories, ingested = excluded.ingested,
@@ -391,6 +416,16 @@ INSERT INTO announcements (category, day, paper_id, kind) VALUES (?, ?, ?, ?)
 ON CONFLICT (category, day, paper_id) DO UPDATE SET kind = excluded.kind
 """
 
+
+# Listing days only widen (a re-import of old days changes nothing, and writes nothing: the
+# WHERE skips rows already covering the batch's days). CASE, not least()/min(): one spelling
+# for both backends, NULL meaning "never listed".
+_MARK_LISTED = """
+UPDATE papers SET
+    first_listed = coalesce(CASE WHEN first_listed < ? THEN first_listed END, ?),
+    last_listed = coalesce(CASE WHEN last_listed > ? THEN last_listed END, ?)
+WHERE id = ? AND (first_listed IS NULL OR first_listed > ? OR last_listed < ?)
+"""
 
 _SET_STATE = """
 INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -446,4 +481,5 @@ def _paper(m: RowMapping) -> Paper:
         license=m["license"],
         published=m["published"],
         updated=m["updated"],
+        source=m["source"],
     )

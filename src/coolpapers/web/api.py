@@ -1,7 +1,9 @@
 """The JSON API (described at /openapi.json, browsable at /api/docs) and the Atom feed of ids.
 
 GET /api/listing/{spec}?date=&offset=&limit=   a day's listing: day, groups, entries with papers
-GET /api/papers/{id}                           one paper (any id form; fetched on demand)
+GET /api/papers/{id}                           one paper (any source's id, in any form;
+                                               fetched on demand; 503 + Retry-After while
+                                               its source cannot answer)
 GET /api/papers/{id}/bibtex                    its BibTeX entry, from its source (text/plain)
 GET /api/papers?ids=a,b                        several papers, in the order asked
 GET /arxiv/{id},{id}/feed                      an Atom feed of papers by id (a starred list)
@@ -12,10 +14,9 @@ their features; this router is included after theirs, so their longer paths win.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -26,11 +27,18 @@ from starlette.convertors import Convertor, register_url_convertor
 from coolpapers.records import Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import ids
+from coolpapers.sources.base import BadId
 from coolpapers.web import spec, views
+from coolpapers.web.feature import Builtin, Parts
+from coolpapers.web.lookup import Found
+
+if TYPE_CHECKING:
+    from coolpapers.web.app import Site
 
 MAX_IDS = 200
 MAX_OFFSET = 1_000_000  # no day is longer; past it SQL's integers overflow (a 500)
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# /arxiv/<ids>/feed is arXiv's path (like web/spec.py): routed by the shape of arXiv's ids
 _ONE_ID = rf"(?:arxiv:)?{ids.PATTERN}"
 
 
@@ -141,37 +149,36 @@ def _ids(raw: str) -> list[str]:
         if not part:
             continue
         try:
-            out.append(ids.parse(part).id)
-        except ids.BadId as e:
+            out.append(registry.key(part))
+        except BadId as e:
             raise HTTPException(400, str(e)) from e
     if not out:
-        raise HTTPException(400, "no arXiv id given")
+        raise HTTPException(400, "no paper id given")
     if len(out) > MAX_IDS:
         raise HTTPException(400, f"at most {MAX_IDS} ids at once")
     return list(dict.fromkeys(out))
 
 
-def router(site: Any) -> APIRouter:
+def _pending(got: Found) -> HTTPException:
+    """Nothing to answer yet: the source could not be asked now (busy, paced, down)."""
+    return HTTPException(503, got.message, headers={"Retry-After": str(got.retry)})
+
+
+def build(site: Site) -> Parts:
     r = APIRouter()
 
-    def lookup(wanted: list[str]) -> dict[str, Paper]:
-        found = site.store.papers(wanted)
-        missing = [i for i in wanted if i not in found]
-        if missing and site.fetcher and site.settings.fetch_on_demand:
-            # arXiv unreachable: answer with what we have
-            with contextlib.suppress(Exception):
-                found.update(site.fetcher(missing))
-        return found
-
     def one(raw: str) -> Paper:
-        """The one paper a path names: 400 for several or none, 404 when there is no such."""
+        """The one paper a path names: 400 for several or none, 404 when there is no such,
+        503 while its source cannot be asked."""
         want = _ids(raw)
         if len(want) != 1:
             raise HTTPException(400, "one id here; use /api/papers?ids= for several")
-        found = lookup(want)
-        if want[0] not in found:
-            raise HTTPException(404, f"no paper {want[0]}")
-        return found[want[0]]
+        got = site.lookup(want)
+        if want[0] in got.found:
+            return got.found[want[0]]
+        if got.pending:
+            raise _pending(got)
+        raise HTTPException(404, f"no paper {want[0]}")
 
     @r.get(
         "/api/listing/{spec_:path}", tags=["api"], response_model=ListingOut, responses=_errors(404)
@@ -189,7 +196,7 @@ def router(site: Any) -> APIRouter:
             raise HTTPException(404, str(e)) from e
         if not isinstance(parsed, spec.CategorySet):
             raise HTTPException(404, "a listing is of categories; use /api/papers?ids= for ids")
-        L = views.listing(site.store, parsed, date_, offset, limit)
+        L = views.listing(site.days, site.store, parsed, date_, offset, limit)
         return ListingOut(
             spec=parsed.canonical,
             title=L.title,
@@ -211,11 +218,15 @@ def router(site: Any) -> APIRouter:
             ],
         )
 
-    @r.get("/api/papers", tags=["api"], response_model=PapersOut, responses=_errors(400))
+    @r.get("/api/papers", tags=["api"], response_model=PapersOut, responses=_errors(400, 503))
     def papers(wanted: Annotated[str, Query(alias="ids", description="a,b,c")]) -> PapersOut:
-        """Several papers by id, in the order asked; unknown ids are listed in `missing`."""
+        """Several papers by id, in the order asked; unknown ids are listed in `missing`.
+        503 (Retry-After) when none is found yet and some wait for their source."""
         want = _ids(wanted)
-        found = lookup(want)
+        got = site.lookup(want)
+        if not got.found and got.pending:
+            raise _pending(got)
+        found = got.found
         return PapersOut(
             papers=[PaperOut.of(found[i]) for i in want if i in found],
             missing=[i for i in want if i not in found],
@@ -232,7 +243,7 @@ def router(site: Any) -> APIRouter:
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             },
             # JSON like every error here, not the route's text/plain
-            **{c: {"description": "What was wrong", "content": ERROR} for c in (400, 404)},
+            **{c: {"description": "What was wrong", "content": ERROR} for c in (400, 404, 503)},
         },
     )
     def paper_bibtex(paper_id: str) -> PlainTextResponse:
@@ -247,7 +258,7 @@ def router(site: Any) -> APIRouter:
         "/api/papers/{paper_id:path}",
         tags=["api"],
         response_model=PaperOut,
-        responses=_errors(400, 404),
+        responses=_errors(400, 404, 503),
     )
     def paper(paper_id: str) -> PaperOut:
         """One paper; old-style ids keep their slash (/api/papers/hep-th/9901001)."""
@@ -266,8 +277,8 @@ def router(site: Any) -> APIRouter:
         """Atom feed of papers by id, e.g. an exported list of starred papers."""
         try:
             # the path only looks like ids (9999.99999, 2309.1234): say which is not one
-            want = list(dict.fromkeys(ids.parse(i).id for i in wanted.split(",")))[:MAX_IDS]
-        except ids.BadId as e:
+            want = list(dict.fromkeys(registry.key(i) for i in wanted.split(",")))[:MAX_IDS]
+        except BadId as e:
             body = site.html("notfound.html", message=f"{e}.", suggestions=[])
             return HTMLResponse(body, status_code=404)
         found = await run_in_threadpool(site.store.papers, want)
@@ -282,4 +293,7 @@ def router(site: Any) -> APIRouter:
         )
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    return r
+    return Parts(r)
+
+
+FEATURE = Builtin("api", build)

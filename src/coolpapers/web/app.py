@@ -5,22 +5,22 @@
 /arxiv/<categories>/feed   the same as Atom
 /arxiv/<categories>/more   the next cards of a long day (progressive rendering)
 /arxiv/<id>[,<id>...]      papers by id (fetched from arXiv on demand)
+and the routes of the features (web/feature.py): the FAQ, search, the JSON API.
 
 Feeds link to COOLPAPERS_BASE_URL, never to the Host a client sent (pages are cached and shared).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,16 +32,18 @@ from coolpapers.config import Settings, get_settings
 from coolpapers.records import Kind, Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import taxonomy
-from coolpapers.sources.arxiv.ondemand import Unavailable
-from coolpapers.sources.base import Links, Source
+from coolpapers.sources.base import Fetcher, Links, Source
 from coolpapers.store import Listed, Store
-from coolpapers.web import diagnose, edge, render, spec, views
+from coolpapers.store.listings import Listings
+from coolpapers.web import diagnose, edge, feature, render, spec, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
+from coolpapers.web.lookup import Lookup
 
-log = logging.getLogger("coolpapers.web")
+if TYPE_CHECKING:  # the features' services, set on the site by their features
+    from coolpapers.llm.service import FaqService
+    from coolpapers.search.service import Searcher
+
 HERE = Path(__file__).parent
-# Looks up ids missing from the store (on arXiv, through the paced client); None: don't.
-Fetcher = Callable[[Sequence[str]], dict[str, Paper]]
 
 
 class _Pending(views.NotFound):
@@ -148,7 +150,8 @@ def make_env() -> Environment:
         sources=registry.all_sources,
         group_label=lambda k: views.GROUPS[k],
         category_name=taxonomy.name,
-        # Features add to a card: callables (Paper) -> Markup, e.g. the [FAQ] button and panel.
+        # Features add to a card (feature.install): callables (Paper) -> Markup, e.g. the
+        # [FAQ] button and panel.
         card_buttons=[],
         card_panels=[],
         card_attrs=[],  # callables (Paper) -> Markup of attributes on div.paper (keywords)
@@ -167,10 +170,19 @@ class FeedItem:
 class Site:
     """Everything a request needs, built once per worker process."""
 
+    # Set by their features (web/faq.py, web/search.py), for tests and other features.
+    faq: FaqService
+    search: Searcher
+
     def __init__(self, store: Store, settings: Settings, fetcher: Fetcher | None = None) -> None:
         self.store = store
         self.settings = settings
-        self.fetcher = fetcher
+        # Papers by key, from the store or their sources: pages, API and FAQ alike. `fetcher`
+        # (tests) stands in for every source's.
+        self.lookup = Lookup(store, settings, fetcher)
+        # arXiv's listings (a category set on an announcement day), read through the one
+        # listing interface (store/listings.py) by pages, feeds and the API.
+        self.days: Listings[date] = _listings(store, "arxiv")
         self.env = make_env()
         # Pages without a listing day (search, related) date their cards by first announcement.
         self.env.globals["first_days"] = store.first_days
@@ -181,7 +193,7 @@ class Site:
         self.base = settings.base_url.rstrip("/")
         # Features look up what their card additions need for a whole page at once (e.g. the
         # search feature's keywords), not one query per card: called with the page's papers.
-        self.prefetch: list[Callable[[Sequence[Paper]], None]] = []
+        self.prefetch: list[feature.Prefetch] = []
 
     def _prefetch(self, papers: Sequence[Paper]) -> None:
         for f in self.prefetch:
@@ -195,20 +207,20 @@ class Site:
 
     def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
         n = self.settings.page_size if show is None else max(1, show)
-        L = views.listing(self.store, cats, day, 0, n)
+        L = views.listing(self.days, self.store, cats, day, 0, n)
         self._prefetch([x.paper for x in L.items])
         return self.html("listing.html", L=L, shown=min(n, L.total))
 
     def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
         offset, limit = max(0, offset), max(1, limit)  # a negative slice would repeat cards
-        L = views.listing(self.store, cats, day, offset, limit)
+        L = views.listing(self.days, self.store, cats, day, offset, limit)
         prev_kind = L.entries[offset - 1][1] if 0 < offset <= L.total else None
         self._prefetch([x.paper for x in L.items])
         macro = self.env.get_template("_card.html").module.cards  # type: ignore[attr-defined]
         return str(macro(L.items, offset + 1, L.day, prev_kind)).encode()
 
     def feed(self, cats: spec.CategorySet, day: date | None) -> bytes:
-        L = views.listing(self.store, cats, day)
+        L = views.listing(self.days, self.store, cats, day)
         stamp = _stamp(L.day)
         # a dated feed is a feed of its own: its id and self link say which day
         dated = f"?date={day.isoformat()}" if day else ""
@@ -250,34 +262,25 @@ class Site:
 
     def papers_page(self, wanted: Sequence[str], versions: dict[str, int] | None = None) -> bytes:
         """Papers by id; `versions`: the version asked for, where one was (2309.16354v1)."""
-        found = self.store.papers(wanted)
-        missing = [i for i in wanted if i not in found]
-        fetching = bool(self.fetcher and self.settings.fetch_on_demand)
-        if missing and self.fetcher and self.settings.fetch_on_demand:
-            try:
-                found.update(self.fetcher(missing))
-            except Unavailable as e:
-                found.update(e.found)
-                retry = int(e.retry_after)
-                body = self.env.get_template("pending.html").render(
-                    items=[found[i] for i in wanted if i in found],
-                    pending=e.pending,
-                    missing=[i for i in wanted if i not in found and i not in e.pending],
-                    reason=e.reason,
-                    retry=retry,
-                )
-                raise _Pending(body.encode(), retry) from e
-            except Exception as e:  # arXiv down or slow: show what we have, say what we lack
-                log.warning("on-demand fetch of %s failed: %s", missing, e)
-            missing = [i for i in wanted if i not in found]
+        got = self.lookup(wanted)
+        found = got.found
+        if got.pending:
+            body = self.env.get_template("pending.html").render(
+                items=[found[i] for i in wanted if i in found],
+                pending=got.pending,
+                missing=got.missing,
+                reason=got.reason,
+                retry=got.retry,
+            )
+            raise _Pending(body.encode(), got.retry)
         if not found:
-            raise _missing(missing, fetching)
+            raise _missing(got.missing, got.fetching)
         self._prefetch(list(found.values()))
         return self.html(
             "papers.html",
             items=[found[i] for i in wanted if i in found],
-            missing=missing,
-            fetching=fetching,
+            missing=got.missing,
+            fetching=got.fetching,
             versions=versions or {},
             days=self.store.first_days(list(found)),
         )
@@ -381,12 +384,15 @@ def page_key(path: str, query: bytes) -> str | None:
 
 
 def create_app(
-    settings: Settings | None = None, store: Store | None = None, fetcher: Fetcher | None = None
+    settings: Settings | None = None,
+    store: Store | None = None,
+    fetcher: Fetcher | None = None,
+    features: Sequence[feature.Feature] | None = None,
 ) -> FastAPI:
+    """`fetcher`: stands in for every source's (tests); `features`: the built-in ones when
+    None."""
     settings = settings or get_settings()
     store = store or Store.open(settings.database_url)
-    if fetcher is None and settings.fetch_on_demand:
-        fetcher = _default_fetcher(store, settings)
     site = Site(store, settings, fetcher)
     # edge.RESPONSES: what the edge middleware may answer, documented on every operation
     app = FastAPI(
@@ -419,16 +425,17 @@ def create_app(
             page = await run_in_threadpool(site.cache.store_page, key, body, media)
         return _respond(page, request)
 
-    # Feature routers (llm/ FAQ, search/) are included here, BEFORE the catch-all
+    # Features (the FAQ, search, the API) are included here, BEFORE the catch-all
     # /arxiv/{path} below, so that /arxiv/kimi and /arxiv/search reach them.
-    for router in feature_routers(site):
-        app.include_router(router)
+    feature.install(app, site, feature.builtin() if features is None else features)
 
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
         return await cached(
             request,
-            lambda: site.html("home.html", H=views.home(store), watch=site.settings.watch),
+            lambda: site.html(
+                "home.html", H=views.home(site.days, store), watch=site.settings.watch
+            ),
             "text/html; charset=utf-8",
         )
 
@@ -519,17 +526,11 @@ ARXIV_PARAMETERS = [
 ]
 
 
-def feature_routers(site: Site) -> list[APIRouter]:
-    """The routers of optional features, each built for this site. A feature adds one line."""
-    from coolpapers.web import faq, search
-
-    routers: list[APIRouter] = []
-    routers.append(faq.router(site))
-    routers.append(search.router(site))
-    from coolpapers.web import api  # reader tools: the JSON API, the Atom feed of ids
-
-    routers.append(api.router(site))
-    return routers
+def _listings(store: Store, source: str) -> Listings[Any]:
+    listings = registry.get(source).listings(store)
+    if listings is None:
+        raise ValueError(f"source {source!r} lists no papers")
+    return listings
 
 
 def _parse(path: str) -> spec.CategorySet | spec.IdList:
@@ -546,16 +547,6 @@ def _parse(path: str) -> spec.CategorySet | spec.IdList:
 def _moved(path: str, request: Request) -> Response:
     q = request.scope["query_string"].decode("latin-1")
     return RedirectResponse(f"/arxiv/{quote(path, safe='/,+')}" + (f"?{q}" if q else ""), 301)
-
-
-def _default_fetcher(store: Store, settings: Settings) -> Fetcher:
-    """On-demand lookups of unknown ids go through the one paced arXiv client of this worker
-    (one connection; the pace itself is shared with every other process via the store), with
-    a reader's deadline, one fetch per id at a time and misses remembered
-    (sources/arxiv/ondemand)."""
-    from coolpapers.sources.arxiv.ondemand import OnDemand
-
-    return OnDemand(store, settings)
 
 
 __all__ = ["Listed", "Site", "create_app"]

@@ -1,6 +1,7 @@
 """The FAQ's routes, button and panel (see coolpapers.llm).
 
 GET  /api/papers/{id}/faq?lang=zh           JSON: status, queue position, the answer if done
+     (any source's id; a paper its source cannot be asked for now: 503 with Retry-After)
 POST /api/papers/{id}/faq?lang=zh           start or join; Server-Sent Events until done
      (&regenerate=1: an admin, or anyone when the answer is outdated or failed; rate-limited)
 POST /api/papers/{id}/faq/followup          a reader's own question, streamed, not shared
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -34,12 +35,19 @@ from starlette.concurrency import run_in_threadpool
 
 from coolpapers.llm import chat, fulltext, render
 from coolpapers.llm import worker as worker_
+from coolpapers.llm.batch import day_papers
 from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
 from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
 from coolpapers.llm.stream import RESTART_NOTE, Hub, answer_json
 from coolpapers.records import Paper
 from coolpapers.sources import registry
-from coolpapers.sources.arxiv import ids, taxonomy
+from coolpapers.sources.arxiv import taxonomy
+from coolpapers.web.feature import Builtin, Parts
+from coolpapers.web.lookup import Found
+
+if TYPE_CHECKING:
+    from coolpapers.config import Settings
+    from coolpapers.web.app import Site
 
 HELP = (
     "No LLM is configured on this server. To enable the FAQ, run `coolpapers serve "
@@ -50,7 +58,7 @@ HELP = (
 )
 
 
-def help_text(settings: Any) -> str:
+def help_text(settings: Settings) -> str:
     """Why the FAQ has no model: what `serve` found (the local model could not be installed
     or started), then how to configure one."""
     reason = settings.llm_unavailable
@@ -88,7 +96,7 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def router(site: Any) -> APIRouter:
+def build(site: Site) -> Parts:
     service = FaqService(site.store, site.settings)
     hub = Hub(service)
     # Follow-ups are answered within the request (one reader's, never shared or stored), so
@@ -115,23 +123,26 @@ def router(site: Any) -> APIRouter:
     def panel(p: Paper) -> Markup:
         return cast(Markup, tpl.panel(p))
 
-    site.env.globals["card_buttons"].append(button)
-    site.env.globals["card_panels"].append(panel)
-
     # ---- helpers ------------------------------------------------------------------------
 
-    async def paper_or_none(raw: str) -> Paper | None:
+    async def find(raw: str) -> Paper | Found | None:
+        """The paper `raw` names; else what the lookup found (pending at its source, or
+        missing), or None for text that is no paper id."""
         try:
-            pid = ids.parse(raw).id
-        except ValueError:
+            key = registry.key(raw)
+        except ValueError:  # BadId, or a source's own parse error
             return None
-        found = await run_in_threadpool(site.store.papers, [pid])
-        if pid not in found and site.fetcher is not None and site.settings.fetch_on_demand:
-            try:
-                found = await run_in_threadpool(site.fetcher, [pid])
-            except Exception:
-                return None
-        return found.get(pid)
+        got = await run_in_threadpool(site.lookup, [key])
+        return got.found.get(key, got)
+
+    async def paper_or_error(raw: str) -> Paper | JSONResponse:
+        """The paper, or the JSON answer why not: 404, or 503 while its source is busy."""
+        got = await find(raw)
+        if isinstance(got, Paper):
+            return got
+        if got is not None and got.pending:
+            return error(503, got.message, headers=_retry(got), retry_after=got.retry)
+        return error(404, f"no paper {raw}")
 
     def ip(request: Request) -> str:
         # Behind a trusted proxy uvicorn has already put X-Forwarded-For's client here.
@@ -147,8 +158,10 @@ def router(site: Any) -> APIRouter:
             return False
         return hmac.compare_digest(got.strip().encode(), token.encode())
 
-    def error(status: int, message: str, **extra: Any) -> JSONResponse:
-        return JSONResponse({"error": message, **extra}, status_code=status)
+    def error(
+        status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> JSONResponse:
+        return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
 
     async def status_json(paper: Paper, lang: str) -> dict[str, Any]:
         v = await run_in_threadpool(service.view, paper, lang)
@@ -197,11 +210,11 @@ def router(site: Any) -> APIRouter:
 
     # ---- API ----------------------------------------------------------------------------
 
-    @r.get("/api/papers/{paper_id:path}/faq", responses=_answers(404))
+    @r.get("/api/papers/{paper_id:path}/faq", responses=_answers(404, 503))
     async def get_faq(paper_id: str, lang: str = "zh") -> Response:
-        paper = await paper_or_none(paper_id)
-        if paper is None:
-            return error(404, f"no paper {paper_id}")
+        paper = await paper_or_error(paper_id)
+        if not isinstance(paper, Paper):
+            return paper
         return JSONResponse(await status_json(paper, service.lang(lang)))
 
     @r.post(
@@ -212,9 +225,9 @@ def router(site: Any) -> APIRouter:
     async def post_faq(
         paper_id: str, request: Request, lang: str = "zh", regenerate: bool = False
     ) -> Response:
-        paper = await paper_or_none(paper_id)
-        if paper is None:
-            return error(404, f"no paper {paper_id}")
+        paper = await paper_or_error(paper_id)
+        if not isinstance(paper, Paper):
+            return paper
         if not service.configured:
             return error(503, help_text(site.settings), configured=False)
         lang = service.lang(lang)
@@ -239,9 +252,9 @@ def router(site: Any) -> APIRouter:
         responses={**_SSE, **_answers(400, 404, 409, 429, 503)},
     )
     async def followup(paper_id: str, request: Request) -> Response:
-        paper = await paper_or_none(paper_id)
-        if paper is None:
-            return error(404, f"no paper {paper_id}")
+        paper = await paper_or_error(paper_id)
+        if not isinstance(paper, Paper):
+            return paper
         if not service.configured:
             return error(503, help_text(site.settings), configured=False)
         try:
@@ -286,7 +299,7 @@ def router(site: Any) -> APIRouter:
         if kind not in COUNTER_KINDS:
             return error(400, f"kind is one of {', '.join(COUNTER_KINDS)}")
         try:
-            pid = ids.parse(paper_id).id
+            pid = registry.key(paper_id)
         except ValueError:
             return error(404, f"no paper {paper_id}")
         # Only papers this instance has: a well-formed id of nothing gets no counter row.
@@ -310,7 +323,7 @@ def router(site: Any) -> APIRouter:
         "/arxiv/kimi",
         response_class=HTMLResponse,
         operation_id="kimi_fragment",
-        responses=_answers(404, html=True),
+        responses=_answers(404, 503, html=True),
     )
     async def kimi_get(request: Request, paper: str = "", lang: str = "zh") -> Response:
         """papers.cool's fragment for existing clients: the FAQ as p.faq-q / div.faq-a."""
@@ -320,15 +333,17 @@ def router(site: Any) -> APIRouter:
         "/arxiv/kimi",
         response_class=HTMLResponse,
         operation_id="kimi_fragment_start",
-        responses=_answers(404, 429, html=True),
+        responses=_answers(404, 429, 503, html=True),
     )
     async def kimi_post(request: Request, paper: str = "", lang: str = "zh") -> Response:
         """The same fragment; a POST also starts the generation (rate-limited per IP)."""
         return await kimi(request, paper, lang)
 
     async def kimi(request: Request, paper: str, lang: str) -> Response:
-        p = await paper_or_none(paper)
-        if p is None:
+        p = await find(paper)
+        if not isinstance(p, Paper):
+            if p is not None and p.pending:
+                return HTMLResponse(str(tpl.refused(p.message)), 503, _retry(p))
             return HTMLResponse(str(tpl.no_paper(paper)), 404)
         lang = service.lang(lang)
         v = await run_in_threadpool(service.view, p, lang)
@@ -379,7 +394,15 @@ def router(site: Any) -> APIRouter:
         worker_.wake_all()
         return JSONResponse({"enqueued": n})
 
-    return r
+    return Parts(r, card_buttons=[button], card_panels=[panel])
+
+
+FEATURE = Builtin("faq", build)
+
+
+def _retry(got: Found) -> dict[str, str]:
+    # never kept by a cache: the paper may be here on the next try
+    return {"Retry-After": str(got.retry), "Cache-Control": "no-store"}
 
 
 class _Slots:
@@ -405,15 +428,9 @@ def enqueue_day(
     service: FaqService, category: str, day: date | None, lang: str, regenerate: bool = False
 ) -> int:
     """Enqueue a listing day (the latest when `day` is None); cached answers are skipped."""
-    store = service.store
-    if day is None:
-        days = store.days([category])
-        if not days:
-            return 0
-        day = days[-1]
     n = 0
-    for item in store.listing([category], [], day):
-        state = service.ask(item.paper, lang, force=regenerate)
+    for paper in day_papers(service.store, category, day)[1]:
+        state = service.ask(paper, lang, force=regenerate)
         n += state != DONE
     return n
 
@@ -450,4 +467,4 @@ async def _followup_events(
         await llm.close()
 
 
-__all__ = ["enqueue_day", "router"]
+__all__ = ["FEATURE", "enqueue_day"]

@@ -1,4 +1,4 @@
-"""Search pages and APIs (issue 4), included by app.feature_routers before /arxiv/{path}.
+"""Search pages and APIs (issue 4), a feature (web/feature.py) included before /arxiv/{path}.
 
 /arxiv/search?query=...        results as papers.cool cards (&sort=date, &mode=keyword|semantic,
                                &page=N, &highlight=1 marks the query words on the page)
@@ -16,7 +16,7 @@ import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -28,10 +28,15 @@ from starlette.concurrency import run_in_threadpool
 from coolpapers.records import Paper
 from coolpapers.search.keyword import Snippet
 from coolpapers.search.service import Result, Results, Searcher, marked
-from coolpapers.sources.arxiv import ids
+from coolpapers.sources import registry
+from coolpapers.sources.base import BadId
 from coolpapers.web import views
 from coolpapers.web.api import PaperOut
 from coolpapers.web.edge import Clean
+from coolpapers.web.feature import Builtin, Parts
+
+if TYPE_CHECKING:
+    from coolpapers.web.app import Site
 
 # Snippets of the results being rendered, for the card panel (cards are rendered by the
 # shared macro, which only passes the paper along).
@@ -98,7 +103,7 @@ _SEARCH = (
 )
 HTML = {"text/html": {"schema": {"type": "string"}}}
 ATOM = {"application/atom+xml": {"schema": {"type": "string"}}}
-NOT_FOUND_HTML = {404: {"description": "Not an arXiv id, or no such paper here", "content": HTML}}
+NOT_FOUND_HTML = {404: {"description": "Not a paper id, or no such paper here", "content": HTML}}
 
 
 def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
@@ -160,7 +165,7 @@ def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
-def router(site: Any) -> APIRouter:
+def build(site: Site) -> Parts:
     searcher = Searcher(site.store, semantic=site.settings.search_semantic)
     site.search = searcher
     per_page = site.settings.search_per_page
@@ -190,12 +195,6 @@ def router(site: Any) -> APIRouter:
         else:  # a card rendered without a prefetch (a page of its own): one lookup
             kws = searcher.keywords([p.id]).get(p.id, [])
         return Markup(f' keywords="{escape(", ".join(kws))}"') if kws else Markup("")
-
-    site.prefetch.append(prefetch_keywords)
-
-    site.env.globals["card_buttons"].append(rel_button)
-    site.env.globals["card_panels"].append(snippet_panel)
-    site.env.globals.setdefault("card_attrs", []).append(keywords_attr)
 
     r = APIRouter()
 
@@ -297,9 +296,9 @@ def router(site: Any) -> APIRouter:
 
     def _pid(raw: str) -> str:
         try:
-            return ids.parse(raw).id
-        except ids.BadId as e:
-            raise views.NotFound(f"{raw!r} is not an arXiv id.") from e
+            return registry.key(raw)
+        except BadId as e:
+            raise views.NotFound(f"{raw!r} is not a paper id.") from e
 
     async def related_of(raw: str) -> tuple[Paper, list[Result]] | HTMLResponse:
         """The paper `raw` names and its related papers, or the 404 page to answer."""
@@ -354,7 +353,7 @@ def router(site: Any) -> APIRouter:
         "/api/related/{raw:path}",
         responses={
             200: {"model": RelatedOut, "description": "Its related papers"},
-            404: {"description": "Not an arXiv id", "model": _Error},
+            404: {"description": "Not a paper id", "model": _Error},
         },
     )
     async def related_api(raw: str) -> Response:
@@ -385,7 +384,16 @@ def router(site: Any) -> APIRouter:
         wanted = [i for i in wanted.split(",") if i and len(i) <= 64][:500]
         return JSONResponse(await run_in_threadpool(searcher.keywords, wanted))
 
-    return r
+    return Parts(
+        r,
+        card_buttons=[rel_button],
+        card_panels=[snippet_panel],
+        card_attrs=[keywords_attr],
+        prefetch=prefetch_keywords,
+    )
+
+
+FEATURE = Builtin("search", build)
 
 
 def search_url(query: str) -> str:

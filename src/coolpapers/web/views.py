@@ -1,5 +1,8 @@
 """Page models: what each page shows, computed from the store, independent of HTTP.
 
+Listings are read through `store.listings.Listings` (a source's editions and entries), never
+from a source's listing tables: arXiv's days are one implementation of it.
+
 Routes (web/app.py) turn requests into calls here; templates only lay out what these return.
 """
 
@@ -13,6 +16,7 @@ from itertools import groupby
 from coolpapers.records import Kind, Paper
 from coolpapers.sources.arxiv import taxonomy
 from coolpapers.store import Listed, Store
+from coolpapers.store.listings import Listings
 from coolpapers.web.spec import CategorySet
 
 GROUPS = {
@@ -67,14 +71,15 @@ class Listing:
 
 
 def listing(
+    listings: Listings[date],
     store: Store,
     cats: CategorySet,
     requested: date | None,
     offset: int = 0,
     limit: int | None = None,
 ) -> Listing:
-    """A day's listing, with full rows for entries [offset, offset + limit)."""
-    days = store.days(cats.include)
+    """A day's listing, with full rows (from `store`) for entries [offset, offset + limit)."""
+    days = listings.editions(cats.include)
     names = [(c, taxonomy.name(c)) for c in cats.include]
     if not days:
         return Listing(cats, None, requested, [], [], None, None, None, None, names)
@@ -89,7 +94,8 @@ def listing(
         nxt = days[i] if i < len(days) else None
         return Listing(cats, None, requested, [], [], prev, nxt, days[0], days[-1], names)
     i = days.index(day)
-    entries = store.listing_entries(cats.include, cats.exclude, day)
+    # an entry's group indexes Listings.groups; arXiv's groups are its announce types
+    entries = [(pid, Kind(g)) for pid, g in listings.entries(cats.include, cats.exclude, day)]
     groups: list[Group] = []
     n = 1
     for kind, members in groupby(entries, key=lambda x: x[1]):
@@ -131,8 +137,9 @@ class Home:
     total: int
 
 
-def home(store: Store) -> Home:
-    counts = store.category_counts()
+def home(listings: Listings[date], store: Store) -> Home:
+    """arXiv's categories by group with their paper counts, and every listing day."""
+    counts = listings.sizes()
     by_group: dict[str, dict[str, Archive]] = {}
     for code, cat in sorted(taxonomy.categories().items()):
         if not cat.active and not counts.get(code):
@@ -147,7 +154,7 @@ def home(store: Store) -> Home:
     groups = [(g, list(a.values())) for g, a in by_group.items()]
     order = ["Computer Science", "Mathematics", "Physics", "Statistics"]
     groups.sort(key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
-    return Home(groups, store.all_days(), store.estimate_papers())
+    return Home(groups, listings.editions(), store.estimate_papers())
 
 
 def authors_split(p: Paper) -> tuple[list[str], list[str]]:

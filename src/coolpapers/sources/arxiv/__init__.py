@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 from urllib.parse import quote
 
 from coolpapers.sources.arxiv.ids import NEW_STYLE, ArxivId, has_html, parse
@@ -28,6 +28,9 @@ from coolpapers.sources.base import Fetcher, Links, Pace
 if TYPE_CHECKING:
     from coolpapers.config import Settings
     from coolpapers.records import Paper
+    from coolpapers.sources.arxiv.client import ArxivClient
+    from coolpapers.sources.http import Options
+    from coolpapers.store.listings import DayListings
     from coolpapers.store.store import Store
 
 # The state row of arXiv's pace; the key predates the registry and running deployments
@@ -102,6 +105,23 @@ class ArxivSource:
         from coolpapers.sources.arxiv.ondemand import OnDemand
 
         return OnDemand(store, settings)
+
+    def listings(self, store: Store) -> DayListings:
+        # arXiv's announcement tables are the store's own (they came first)
+        from coolpapers.store.listings import DayListings
+
+        return DayListings(store)
+
+    def client(
+        self, store: Store | None, settings: Settings, **options: Unpack[Options]
+    ) -> ArxivClient:
+        """The client `sources.http.Clients` makes for arXiv's hosts: arXiv's pace from the
+        settings, and its PDFs fetched from `arxiv_pdf_url` when that is set (a mirror; tests
+        aim it at a replay server), so `links()` stays the public address."""
+        from coolpapers.sources.arxiv.client import ArxivClient
+
+        mirrors = {PDF_URL: settings.arxiv_pdf_url, **options.pop("mirrors", {})}
+        return ArxivClient(store, settings, mirrors=mirrors, **options)
 
 
 def bibtex(paper: Paper) -> str:

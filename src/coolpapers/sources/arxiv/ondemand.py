@@ -27,24 +27,13 @@ from coolpapers.sources.arxiv.api import ApiError
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.arxiv.harvest import fetch_ids
 from coolpapers.sources.arxiv.ids import parse as parse_id
+from coolpapers.sources.base import Unavailable
 from coolpapers.sources.http import Busy, FetchError
 from coolpapers.store.store import Store
 
 log = logging.getLogger("coolpapers.sources")
 
 MAX_MISSES = 10_000  # remembered misses per process; the oldest go first
-
-
-class Unavailable(Exception):
-    """Some ids could not be looked up on arXiv now. `found` holds the papers that were
-    (stored or fetched), `pending` the ids to ask for again in `retry_after` seconds."""
-
-    def __init__(
-        self, found: dict[str, Paper], pending: list[str], retry_after: float, reason: str
-    ) -> None:
-        super().__init__(f"{', '.join(pending)}: {reason}; try again in {retry_after:.0f} s")
-        self.found, self.pending = found, pending
-        self.retry_after, self.reason = retry_after, reason
 
 
 @dataclass(slots=True)
