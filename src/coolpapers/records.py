@@ -69,12 +69,29 @@ class Announcement:
 
 
 @dataclass(slots=True)
+class Listing:
+    """A paper listed in an edition of a venue's collection, in one of its groups: ACL's 2024
+    edition lists `2024.acl-long.1@ACL` under "Long" (its volume), first. The venue
+    counterpart of arXiv's `Announcement` (store/listings.py says how pages read both)."""
+
+    collection: str  # the venue as papers.cool names it: "ACL", "ICML", "NeurIPS"
+    edition: str  # "2024"
+    group: str  # "Long", "Findings", "Oral", a PMLR section; "" when the venue has none
+    paper_id: str  # the paper's key
+    rank: int  # its place in the group, from 1, as the source orders them
+    day: date | None = None  # when the edition was held or published, if known
+    status: str = ""  # "Reject", "Withdraw", ... where a list keeps those too; "" = accepted
+
+
+@dataclass(slots=True)
 class Batch:
     """What one unit of ingestion (a file chunk, a feed, an OAI page) produced."""
 
     papers: list[Paper] = field(default_factory=list)
     announcements: list[Announcement] = field(default_factory=list)
     skipped: int = 0
+    # Venue listings: the store keeps them from the Venue step of issue 13 on.
+    listings: list[Listing] = field(default_factory=list)
 
 
 # ---- the edge: every record is cleaned and bounded here on its way into the store ----------
