@@ -393,6 +393,12 @@ def test_listing_days_widen_and_stay(store: Store) -> None:
     assert store.first_days([p.id]) == {p.id: MON}
     assert store.last_days([p.id]) == {p.id: TUE + timedelta(7)}
     assert store.papers([p.id])[p.id].source == "arxiv"
+    # a record of an older version than the stored one is refused, its listing is not
+    old = paper("2503.00001", "cs.CV", version=1)
+    store.write(Batch([paper("2503.00001", "cs.CV", version=3)]))
+    store.write(Batch([old], [Announcement(TUE + timedelta(14), "cs.CV", p.id, Kind.REPLACE)]))
+    assert store.papers([p.id])[p.id].version == 3
+    assert store.last_days([p.id]) == {p.id: TUE + timedelta(14)}
 
 
 def test_checkpoint_is_written_with_its_batch(store: Store) -> None:

@@ -113,10 +113,11 @@ class Store:
         """`write` for a batch already turned into rows (by a parsing process: files.py)."""
         for note in rows.notes:
             log.warning("cleaned %s", note)
+        span = _listing_span(rows.announcements)
         with self.engine.begin() as conn:
-            self._upsert_papers(conn, rows.papers)
+            late = self._upsert_papers(conn, rows.papers, span)
             self._upsert_announcements(conn, rows.announcements)
-            self._mark_listed(conn, rows.announcements)
+            self._mark_listed(conn, {p: span[p] for p in late})
             if checkpoint:
                 self._set_state(conn, *checkpoint)
             if rows.papers or rows.announcements:
@@ -129,9 +130,28 @@ class Store:
     def _sql(self, text: str) -> str:
         return text.replace("?", "%s") if self.dialect == "postgresql" else text
 
-    def _upsert_papers(self, conn: Connection, rows: list[PaperRow]) -> None:
+    def _upsert_papers(
+        self, conn: Connection, rows: list[PaperRow], span: dict[str, tuple[date, date]]
+    ) -> set[str]:
+        """Upsert the papers, with the listing days this batch gives them (`span`: first and
+        last announcement day by key). Returns the keys of `span` whose days the upsert may
+        have left behind, for `_mark_listed`: those with no row in this batch, and those of a
+        versioned record, which the version rule can refuse. A daily list (unversioned, its
+        papers with their listings) needs no second pass: an import stays one statement."""
+        late = set(span)
         if rows:
-            conn.exec_driver_sql(self._sql(_UPSERT_PAPERS), _last_per_id(rows))
+            none = (None, None)
+            bound = []
+            for r in _last_per_id(rows):
+                days = span.get(r[0])
+                if days is None:
+                    bound.append((*r, *none))
+                    continue
+                if r[1] is None:
+                    late.discard(r[0])
+                bound.append((*r, self._day(days[0]), self._day(days[1])))
+            conn.exec_driver_sql(self._sql(_UPSERT_PAPERS), bound)
+        return late
 
     def _upsert_announcements(self, conn: Connection, rows: list[AnnouncementRow]) -> None:
         if not rows:
@@ -149,13 +169,8 @@ class Store:
         if changed:
             conn.exec_driver_sql(self._sql(_ADD_DAY_COUNTS), changed)
 
-    def _mark_listed(self, conn: Connection, rows: list[AnnouncementRow]) -> None:
-        """Move the papers' first/last listing days out to this batch's announcement days
-        (after the papers' upsert: a batch brings its papers with their listings)."""
-        span: dict[str, tuple[date, date]] = {}
-        for _, d, p, _ in rows:
-            first, last = span.get(p, (d, d))
-            span[p] = (min(first, d), max(last, d))
+    def _mark_listed(self, conn: Connection, span: dict[str, tuple[date, date]]) -> None:
+        """Move stored papers' first/last listing days out to these (first, last) days."""
         if span:
             conn.exec_driver_sql(
                 self._sql(_MARK_LISTED),
@@ -397,8 +412,8 @@ class Store:
 # refresh the text but keep the dates and version that a richer source gave.
 _UPSERT_PAPERS = """
 INSERT INTO papers (id, version, title, authors, abstract, categories, comments, journal_ref,
-                    doi, license, published, updated, ingested, source)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    doi, license, published, updated, ingested, source, first_listed, last_listed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, authors = excluded.authors, abstract = excluded.abstract,
     categories = excluded.categories, ingested = excluded.ingested,
@@ -408,7 +423,13 @@ ON CONFLICT (id) DO UPDATE SET
     doi = coalesce(excluded.doi, papers.doi),
     license = coalesce(excluded.license, papers.license),
     published = coalesce(excluded.published, papers.published),
-    updated = coalesce(excluded.updated, papers.updated)
+    updated = coalesce(excluded.updated, papers.updated),
+    first_listed = CASE WHEN excluded.first_listed IS NULL OR papers.first_listed
+                             < excluded.first_listed THEN papers.first_listed
+                        ELSE excluded.first_listed END,
+    last_listed = CASE WHEN excluded.last_listed IS NULL OR papers.last_listed
+                            > excluded.last_listed THEN papers.last_listed
+                       ELSE excluded.last_listed END
 WHERE coalesce(excluded.version, papers.version, 0) >= coalesce(papers.version, 0)
 """
 _UPSERT_ANNOUNCEMENTS = """
@@ -461,6 +482,15 @@ def _last_per_id(rows: list[PaperRow]) -> list[PaperRow]:
         if old is None or (r[1] or 0) >= (old[1] or 0):
             best[r[0]] = r
     return list(best.values())
+
+
+def _listing_span(rows: list[AnnouncementRow]) -> dict[str, tuple[date, date]]:
+    """The first and last announcement day of each paper in `rows`."""
+    span: dict[str, tuple[date, date]] = {}
+    for _, d, p, _ in rows:
+        first, last = span.get(p, (d, d))
+        span[p] = (min(first, d), max(last, d))
+    return span
 
 
 def _id_key(pid: str) -> tuple[int, str]:

@@ -1,0 +1,163 @@
+"""BibTeX for an Anthology paper, in the Anthology's own export style.
+
+The Anthology writes `@inproceedings` (`@article` for its journals) keyed
+`<names>-<year>-<first title word>` (`zhang-etal-2024-quantized`), fields as `key = "value"`
+with 4-space indents, authors as "Last, First" joined by "  and" and a new line, months as
+BibTeX's macros (`month = aug`). It also writes editors, address, publisher and pages, which
+`records.Paper` does not keep: they are left out rather than guessed. Its key gets a `-1`, `-2`
+where two papers would share one; this one cannot know that.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from coolpapers.records import Paper
+from coolpapers.sources.acl import ids
+from coolpapers.texmarkup import split_math
+
+_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+# Journals among the Anthology's venues (its JOURNAL_IDS; J and Q before 2020): @article.
+_JOURNALS = {"cl", "tacl", "tal", "lilt", "ijclclp", "nejlt"}
+_JOURNAL_LETTERS = {"J", "Q"}
+# "Transactions of the ACL, Volume 12" / "Computational Linguistics, Volume 50, Issue 1 ..."
+_JOURNAL_REF = re.compile(
+    r"^(?P<journal>.+?),\s*Volume\s+(?P<volume>[^,\s]+)(?:,\s*(?:Issue|Number)\s+(?P<number>[^,\s]+))?",
+    re.IGNORECASE,
+)
+# Lowercase name particles that belong to the last name (BibTeX's own "von" rule):
+# "Marie-Catherine de Marneffe" -> "de Marneffe, Marie-Catherine".
+_PARTICLE = re.compile(r"^[a-z]")
+# Title words the Anthology's keys skip: NLTK's English stopwords, which its keys match
+# ("Can Your Model Tell ..." -> `...-model`, "Not All Experts ..." -> `...-experts`; "Towards"
+# is kept). Checked against the 1,620 keys of the shared data files: all equal but names
+# whose last name is two capitalised words, and keys the Anthology lengthened because two
+# papers would share one.
+_STOPWORDS = frozenset(
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his "
+    "himself she her hers herself it its itself they them their theirs themselves what which "
+    "who whom this that these those am is are was were be been being have has had having do "
+    "does did doing a an the and but if or because as until while of at by for with about "
+    "against between into through during before after above below to from up down in out on "
+    "off over under again further then once here there when where why how all any both each "
+    "few more most other some such no nor not only own same so than too very s t can will "
+    "just don should now d ll m o re ve y ain aren couldn didn doesn hadn hasn haven isn ma "
+    "mightn mustn needn shan shouldn wasn weren won wouldn".split()
+)
+_ASCII = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "æ": "ae",
+                        "Æ": "AE", "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D", "ı": "i"})  # fmt: skip
+_LATEX_SPECIAL = re.compile(r"(?<!\\)([&%#_{}])")
+
+
+def is_journal(local: str) -> bool:
+    if ids.is_new_style(local):
+        return local.partition(".")[2].partition("-")[0] in _JOURNALS
+    return local[:1] in _JOURNAL_LETTERS
+
+
+def bibtex(paper: Paper) -> str:
+    local = ids.local_of(paper.id)
+    year = str(paper.published.year) if paper.published else str(ids.year(local) or "")
+    authors = [split_name(a) for a in paper.authors]
+    fields: list[tuple[str, str]] = [("title", f'"{_title(paper.title)}"')]
+    if authors:
+        written = [f"{last}, {first}" if first else last for first, last in authors]
+        names = "  and\n      ".join(written)
+        fields.append(("author", f'"{_text(names)}"'))
+    journal = is_journal(local)
+    if paper.journal_ref:
+        m = _JOURNAL_REF.match(paper.journal_ref) if journal else None
+        if m:
+            fields.append(("journal", f'"{_text(m["journal"])}"'))
+            fields.append(("volume", f'"{m["volume"]}"'))
+            if m["number"]:
+                fields.append(("number", f'"{m["number"]}"'))
+        else:
+            fields.append(("journal" if journal else "booktitle", f'"{_text(paper.journal_ref)}"'))
+    if paper.published:
+        fields.append(("month", _MONTHS[paper.published.month - 1]))  # a macro: no quotes
+    if year:
+        fields.append(("year", f'"{year}"'))
+    fields.append(("url", f'"{ids.SITE}/{local}/"'))
+    if paper.doi:
+        fields.append(("doi", f'"{paper.doi}"'))
+    kind = "article" if journal else "inproceedings"
+    body = ",\n".join(f"    {k} = {v}" for k, v in fields)
+    return f"@{kind}{{{key(authors, year, paper.title)},\n{body}\n}}"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """("First", "Last") of a "First Last" name: the last word and the lowercase particles
+    before it (van, de, von) are the last name, as BibTeX itself splits such a name."""
+    words = name.split()
+    if len(words) <= 1:
+        return "", name.strip()
+    i = len(words) - 1
+    while i > 1 and _PARTICLE.match(words[i - 1]):
+        i -= 1
+    return " ".join(words[:i]), " ".join(words[i:])
+
+
+def key(authors: list[tuple[str, str]], year: str, title: str) -> str:
+    """The Anthology's key: one author's last name, two joined by "-", or the first's then
+    "etal"; the year; the first title word that is not a stopword; all as ASCII slugs."""
+    lasts = [_slug(last) for _, last in authors]
+    if not lasts:
+        names = "anonymous"
+    elif len(lasts) == 1:
+        names = lasts[0]
+    elif len(lasts) == 2:
+        names = f"{lasts[0]}-{lasts[1]}"
+    else:
+        names = f"{lasts[0]}-etal"
+    # math keeps its letters and digits, run together: M$^3$CoT -> m3cot, as the Anthology's
+    plain = "".join(
+        re.sub(r"\\[A-Za-z]+|[^A-Za-z0-9]", "", seg) if is_math else seg
+        for seg, is_math in split_math(title)
+    )
+    words = [w for w in _slug(plain).split("-") if w and w not in _STOPWORDS]
+    return "-".join(p for p in (names, year, words[0] if words else "") if p)
+
+
+def _slug(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.translate(_ASCII))
+    ascii_ = folded.encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")
+
+
+def _text(text: str) -> str:
+    """A value inside "...": LaTeX's specials outside math escaped, a double quote braced
+    (it would end the value)."""
+    out = []
+    for seg, is_math in split_math(text):
+        if not is_math:
+            seg = _LATEX_SPECIAL.sub(r"\\\1", seg).replace('"', '{"}')
+        out.append(seg)
+    return "".join(out)
+
+
+def _title(title: str) -> str:
+    """The title with the capitals of acronyms and names kept: BibTeX styles lowercase a
+    title but for what is in braces. The Anthology braces exactly what its <fixed-case> marks,
+    which the stored title no longer shows; a word with a capital past its first letter
+    or of a part of it (LLMs, PrivLM-Bench, GenTranslate; not Fact-Checking) is braced
+    instead."""
+    out = []
+    for seg, is_math in split_math(title):
+        if is_math:
+            out.append(seg)
+            continue
+        parts = re.split(r"(\s+)", _text(seg))
+        out.append("".join(_protect(p) for p in parts))
+    return "".join(out)
+
+
+def _protect(word: str) -> str:
+    m = re.match(r"^(\W*)(.*?)(\W*)$", word)
+    if m is None or "\\" in m[2]:
+        return word
+    # a capital past the first letter of the word or of a hyphenated part of it
+    if not any(c.isupper() for part in m[2].split("-") for c in part[1:]):
+        return word
+    return f"{m[1]}{{{m[2]}}}{m[3]}"
