@@ -250,7 +250,7 @@ def in_process(url: str, spec_: str, day: date, n: int, profile: bool) -> dict[s
             from coolpapers.web import views
 
             shown_n = settings.page_size if show is None else show
-            L = views.listing(store, cats, day, 0, shown_n)
+            L = views.listing(site.days, store, cats, day, 0, shown_n)
             shown = min(shown_n, L.total)
             for _ in range(n):
                 t0 = time.perf_counter()

@@ -67,9 +67,9 @@ app = webapp.create_app()
 mark("create_app() (a 2nd Store.open + Site)")
 site = app.state.site
 from coolpapers.web import views, spec
-site.html("home.html", H=views.home(site.store))
+site.html("home.html", H=views.home(site.days, site.store))
 mark("render / (first, uncached)")
-site.html("home.html", H=views.home(site.store))
+site.html("home.html", H=views.home(site.days, site.store))
 mark("render / (second)")
 site.listing_page(spec.parse(sys.argv[1]), None, None)
 mark(f"render /arxiv/{sys.argv[1]} (first, uncached)")
