@@ -6,14 +6,11 @@ PDF gets an abstract-only FAQ, remembered like a missing PDF. Real ACL Anthology
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from importlib.metadata import EntryPoint
 
 import pytest
 from sqlalchemy import select
 
-from coolpapers.config import Settings
 from coolpapers.llm import fulltext
 from coolpapers.llm.prompts import SOURCE_NAMES
 from coolpapers.llm.schema import faq_fulltext
@@ -22,75 +19,16 @@ from coolpapers.llm.worker import Workers
 from coolpapers.records import Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import PACE_KEY
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace, Source
+from coolpapers.sources.base import Source
 from coolpapers.sources.http import Clients
 from coolpapers.store import Store
 from tests.conftest import shared
+from tests.fake_sources import Venue
 from tests.llm_server import FakeLLM
 from tests.llm_support import add_papers, clean_faq, faq_settings, paper, wait_for
 from tests.replay import Replay, Reply
 
 # ---- two outside sources, as another package would install them ---------------------------
-
-
-@dataclass(frozen=True)
-class VenueId:
-    id: str
-    suffix: str
-    version: int | str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.id}@{self.suffix}"
-
-
-class Venue:
-    """A conference source: keys `<local>@<Suffix>`, no versions; its PDFs under `pdf_base`
-    (the replay server's address, set by each test), or none at all (`pdf_base` None)."""
-
-    credit: str | None = None
-    category_scheme: str | None = None
-
-    def __init__(self, key: str, suffix: str, host: str) -> None:
-        self.key, self.name, self.suffix = key, f"{suffix} proceedings", suffix
-        self.pace = Pace(f"{key}.pace", self.name, 0.01, frozenset({host}))
-        self.homepage = f"https://{host}/"
-        self.pdf_base: str | None = None
-        self.asked = 0  # calls of links(): what the FAQ asked of the source
-
-    def parse_id(self, text: str) -> VenueId:
-        local, at, suffix = text.strip().rpartition("@")
-        if not at or not local or suffix.lower() != self.suffix.lower():
-            raise BadId(f"not a {self.suffix} id: {text!r}")
-        return VenueId(local, self.suffix)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return f"{local}@{self.suffix}"
-
-    def links(self, paper: Paper) -> Links:
-        self.asked += 1
-        return self.id_links(self.parse_id(paper.id).id)
-
-    def id_links(self, local: str, version: int | str | None = None) -> Links:
-        pdf = f"{self.pdf_base}/{local}.pdf" if self.pdf_base else None
-        return Links(f"{self.homepage}{local}/", pdf, None)
-
-    def cite(self, local: str, version: int | str | None = None) -> str:
-        return self.format_id(local)
-
-    def author_url(self, name: str) -> str | None:
-        return None
-
-    def approx_published(self, paper: Paper) -> datetime | None:
-        return None
-
-    def bibtex(self, paper: Paper) -> str:
-        return f"@inproceedings{{{paper.id},\n  title = {{{paper.title}}},\n}}"
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None
-
-    def listings(self, store: Store) -> None:
-        return None
 
 
 DEMO = Venue("demo", "Demo", "127.0.0.1")  # its PDFs on the replay server

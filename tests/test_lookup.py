@@ -21,7 +21,8 @@ from coolpapers.sources.base import Fetcher, Unavailable
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from coolpapers.web.lookup import Lookup
-from tests.test_sources import FakeAcl
+from tests.fake_sources import ACL as FAKE_ACL
+from tests.fake_sources import Venue
 
 STORED, ABSENT, ACL_KEY = "2401.00001", "2401.99999", "2024.acl-long.1@ACL"
 
@@ -158,14 +159,15 @@ def test_ids_of_no_registered_source_are_no_paper(store: Store) -> None:
 # ---- a second source: its keys go to its own fetcher ----------------------------------------
 
 
-class FetchingAcl(FakeAcl):
+class FetchingAcl(Venue):
     def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+        super().__init__(**FAKE_ACL)
+        self.fetched: list[list[str]] = []  # the keys each fetch was asked for
         self.busy = False
 
     def fetcher(self, store: Store, settings: Settings) -> Fetcher:
         def fetch(keys: Sequence[str]) -> dict[str, Paper]:
-            self.asked.append(list(keys))
+            self.fetched.append(list(keys))
             if self.busy:
                 raise Unavailable({}, list(keys), 30.0, "the Anthology is busy")
             return {k: paper(k, "acl") for k in keys}
@@ -181,7 +183,7 @@ def with_acl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FetchingAcl]:
     ep = EntryPoint(name="acl", value=f"{__name__}:ACL", group=registry.GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
     registry.clear()
-    ACL.asked.clear()
+    ACL.fetched.clear()
     ACL.busy = False
     yield ACL
     registry.clear()
@@ -191,7 +193,7 @@ def test_a_second_source_fetches_its_own_keys(store: Store, with_acl: FetchingAc
     c = client(store, None)  # each source's own fetcher, as `serve` builds them
     j = c.get(f"/api/papers?ids={STORED},2024.acl-long.1@acl").json()
     assert [(p["id"], p["source"]) for p in j["papers"]] == [(STORED, "arxiv"), (ACL_KEY, "acl")]
-    assert with_acl.asked == [[ACL_KEY]]  # only its keys, as keys (its suffix as it writes it)
+    assert with_acl.fetched == [[ACL_KEY]]  # only its keys, as keys (its suffix as it writes it)
     assert c.get(f"/api/papers/{ACL_KEY}/faq").json()["paper"] == ACL_KEY
     with_acl.busy = True
     r = c.get("/api/papers/2024.acl-long.2@ACL")
@@ -202,4 +204,4 @@ def test_a_second_source_fetches_its_own_keys(store: Store, with_acl: FetchingAc
 def test_a_source_without_fetching_on_is_not_asked(store: Store, with_acl: FetchingAcl) -> None:
     c = client(store, None, on_demand=False)
     assert c.get(f"/api/papers/{ACL_KEY}").status_code == 404
-    assert with_acl.asked == []
+    assert with_acl.fetched == []

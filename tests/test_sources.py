@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import EntryPoint
 
@@ -15,67 +14,14 @@ from coolpapers.sources import registry
 from coolpapers.sources.arxiv import PACE_KEY, SOURCE, ArxivSource
 from coolpapers.sources.arxiv.ids import ArxivId
 from coolpapers.sources.arxiv.ondemand import OnDemand
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace, Source
+from coolpapers.sources.base import BadId, Links, Source
 from coolpapers.store.store import Store
+from tests.fake_sources import fake_acl
 
 # ---- an outside source, as another package would install it --------------------------------
 
 
-@dataclass(frozen=True)
-class VenueId:
-    id: str
-    version: int | str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.id}@ACL"
-
-
-class FakeAcl:
-    key = "acl"
-    name = "ACL Anthology"
-    suffix: str | None = "ACL"
-    pace = Pace("aclanthology.pace", "ACL Anthology", 1.0, frozenset({"aclanthology.org"}))
-    homepage = "https://aclanthology.org/"
-    credit: str | None = None
-    category_scheme: str | None = None
-
-    def parse_id(self, text: str) -> VenueId:
-        local, at, suffix = text.strip().rpartition("@")
-        if not at or suffix.lower() != "acl" or not local:
-            raise BadId(f"not an ACL id: {text!r}")
-        return VenueId(local)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return f"{local}@ACL"
-
-    def links(self, paper: Paper) -> Links:
-        return self.id_links(self.parse_id(paper.id).id)  # its key is `<local>@ACL`
-
-    def id_links(self, local: str, version: int | str | None = None) -> Links:
-        return Links(
-            f"https://aclanthology.org/{local}/", f"https://aclanthology.org/{local}.pdf", None
-        )
-
-    def cite(self, local: str, version: int | str | None = None) -> str:
-        return self.format_id(local)
-
-    def author_url(self, name: str) -> str | None:
-        return None
-
-    def approx_published(self, paper: Paper) -> datetime | None:
-        return None
-
-    def bibtex(self, paper: Paper) -> str:
-        return f"@inproceedings{{{paper.id},\n  title = {{{paper.title}}},\n}}"
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None
-
-    def listings(self, store: Store) -> None:
-        return None
-
-
-ACL = FakeAcl()
+ACL = fake_acl()
 
 
 @pytest.fixture

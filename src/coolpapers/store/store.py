@@ -330,7 +330,8 @@ class Store:
         return [Listed(found[pid], k) for pid, k in entries if pid in found]
 
     def listing(self, include: Sequence[str], exclude: Sequence[str], day: date) -> list[Listed]:
-        """Every paper of a listing with its full row (feeds, tests)."""
+        """Every paper of a listing with its full row, in one call (tests, scripts; pages read
+        through store/listings.py and load rows for the cards they show)."""
         return self.listed(self.listing_entries(include, exclude, day))
 
     def days(self, categories: Sequence[str]) -> list[date]:
