@@ -52,6 +52,12 @@ def pg_schema() -> Iterator[str]:
     eng.dispose()
 
 
+# The core's tables (store/schema.py), emptied between tests on PostgreSQL's shared schema.
+CORE_TABLES = (
+    "papers, announcements, day_counts, state, venue_listings, venue_editions, paper_links"
+)
+
+
 def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
     if backend == "sqlite":
         return Store.open(f"sqlite:///{tmp_path / 'test.db'}")
@@ -59,7 +65,7 @@ def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     store = Store.open(url)
     with store.engine.begin() as c:
-        c.execute(text("TRUNCATE papers, announcements, day_counts, state"))
+        c.execute(text(f"TRUNCATE {CORE_TABLES}"))
     return store
 
 

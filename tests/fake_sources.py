@@ -1,6 +1,6 @@
 """Outside sources for tests, as another package would install them (a conference source:
 keys `<local>@<Suffix>`, no versions, no fetcher, no listings). Tests register one by
-monkeypatching `registry.entry_points` (see test_sources.py's `with_acl`)."""
+monkeypatching `registry.entry_points` (see test_sources.py's `with_conf`)."""
 
 from __future__ import annotations
 
@@ -85,17 +85,18 @@ class Venue:
         return None
 
 
-# A stand-in for the ACL Anthology, with its host and links: `Venue(**ACL)`.
-ACL: dict[str, Any] = {
-    "key": "acl",
-    "suffix": "ACL",
-    "host": "aclanthology.org",
-    "name": "ACL Anthology",
-    "pace_key": "aclanthology.pace",
+# An outside conference source, with its host and links: `Venue(**CONF)`. Not a built-in
+# one's key, suffix or host (those would clash with it).
+CONF: dict[str, Any] = {
+    "key": "conf",
+    "suffix": "Conf",
+    "host": "proceedings.example.org",
+    "name": "Example Proceedings",
+    "pace_key": "conf.pace",
     "interval": 1.0,
-    "pdf_base": "https://aclanthology.org",
+    "pdf_base": "https://proceedings.example.org",
 }
 
 
-def fake_acl() -> Venue:
-    return Venue(**ACL)
+def fake_conf() -> Venue:
+    return Venue(**CONF)

@@ -13,7 +13,7 @@ from coolpapers.search.indexer import catch_up
 from coolpapers.search.service import Searcher
 from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
-from tests.conftest import PG_URL, SAMPLE
+from tests.conftest import CORE_TABLES, PG_URL, SAMPLE
 
 
 def open_clean(backend: str, tmp: Path, request: pytest.FixtureRequest) -> Store:
@@ -23,7 +23,7 @@ def open_clean(backend: str, tmp: Path, request: pytest.FixtureRequest) -> Store
     store = Store.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
     with store.engine.begin() as c:
         # the search tables follow (a TRUNCATE trigger on papers empties them)
-        c.execute(text("TRUNCATE papers, announcements, day_counts, state"))
+        c.execute(text(f"TRUNCATE {CORE_TABLES}"))
     return store
 
 
@@ -37,5 +37,5 @@ def indexed(
     yield Searcher(store)
     if request.param == "postgresql":
         with store.engine.begin() as c:
-            c.execute(text("TRUNCATE papers, announcements, day_counts, state"))
+            c.execute(text(f"TRUNCATE {CORE_TABLES}"))
     store.engine.dispose()

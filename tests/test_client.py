@@ -18,6 +18,7 @@ from coolpapers.sources.arxiv import PACE_KEY
 from coolpapers.sources.arxiv.client import ArxivClient
 from coolpapers.sources.base import Pace
 from coolpapers.sources.http import (
+    CONNECT_DELAY,
     Busy,
     Clients,
     FetchError,
@@ -225,7 +226,8 @@ def test_client_errors_are_not_retried(server: Replay, sqlite_store: Store) -> N
     assert len(server.hits_for("/nothing-here")) == 1
 
 
-def test_connection_refused_is_retried_then_reported(sqlite_store: Store) -> None:
+def test_connection_refused_is_retried_once_then_reported(sqlite_store: Store) -> None:
+    """A host that cannot be reached is not a busy one: one quick retry, not the backoff."""
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -238,7 +240,8 @@ def test_connection_refused_is_retried_then_reported(sqlite_store: Store) -> Non
     ):
         client.get_xml(url)
     assert "ConnectError" in str(err.value) and url in str(err.value)
-    assert len([s for s in sleep.calls if s > 0.5]) == 2  # two retries, backed off
+    waits = [s for s in sleep.calls if s > 0.5]
+    assert len(waits) == 1 and waits[0] == pytest.approx(CONNECT_DELAY, abs=0.1)  # one, short
 
 
 def test_without_a_store_the_pace_is_kept_in_process(server: Replay) -> None:

@@ -37,7 +37,7 @@ from coolpapers.config import Settings
 from coolpapers.search.indexer import catch_up
 from coolpapers.sources.arxiv.files import import_files
 from coolpapers.web.app import create_app
-from tests.conftest import SAMPLE
+from tests.conftest import CORE_TABLES, SAMPLE
 from tests.search_fixtures import open_clean
 
 DAY = "2026-06-04"
@@ -87,7 +87,7 @@ def app(
     yield create_app(settings, store)
     if request.param == "postgresql":
         with store.engine.begin() as c:
-            c.execute(text("TRUNCATE papers, announcements, day_counts, state"))
+            c.execute(text(f"TRUNCATE {CORE_TABLES}"))
     store.engine.dispose()
 
 

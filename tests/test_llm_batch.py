@@ -18,6 +18,7 @@ from coolpapers.llm.jobs import JobQueue
 from coolpapers.llm.prompts import BUILTIN
 from coolpapers.llm.service import FaqService
 from coolpapers.llm.worker import Workers
+from coolpapers.records import Batch, Listing
 from coolpapers.store import Store
 from tests.llm_server import FakeLLM
 from tests.llm_support import add_papers, faq_settings, paper, wait_for
@@ -119,3 +120,28 @@ def test_sigkilled_worker_process_is_taken_over(cli_env: tuple[Store, FakeLLM]) 
     assert a is not None and [q for q, _ in a.turns] == BUILTIN.questions["en"]
     first_questions = [c["messages"][-1]["content"] for c in llm.calls]
     assert first_questions.count(BUILTIN.questions["en"][0]) == 2  # once per attempt
+
+
+def test_faq_command_for_a_venue_edition(cli_env: tuple[Store, FakeLLM]) -> None:
+    """`--venue ACL.2024` (or the venue alone, its latest edition): the edition's accepted
+    papers, whatever their source; its PDFs cannot be reached here, so the abstract serves."""
+    store, llm = cli_env
+    keys = [f"2024.acl-long.{n}@ACL" for n in (1, 2)]
+    store.write(
+        Batch(
+            papers=[paper(k, version=None, source="acl") for k in [*keys, "x@ACL"]],
+            listings=[
+                Listing("ACL", "2023", "Long", "x@ACL", 1),
+                Listing("ACL", "2024", "Long", keys[0], 1),
+                Listing("ACL", "2024", "Short", keys[1], 1),
+                Listing("ACL", "2024", "Long", "x@ACL", 2, status="Withdraw"),
+            ],
+        )
+    )
+    r = CliRunner().invoke(app, ["faq", "--venue", "ACL", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "ACL.2024: 2 papers, 0 cached, 2 generated, 0 failed" in r.output
+    service = FaqService(store, faq_settings(llm.url))
+    assert all(service.answer(k, "en") for k in keys) and service.answer("x@ACL", "en") is None
+    bad = CliRunner().invoke(app, ["faq", "--lang", "en"])
+    assert bad.exit_code != 0 and "--venue ACL.2024" in bad.output

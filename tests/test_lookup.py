@@ -21,10 +21,10 @@ from coolpapers.sources.base import Fetcher, Unavailable
 from coolpapers.store import Store
 from coolpapers.web.app import create_app
 from coolpapers.web.lookup import Lookup
-from tests.fake_sources import ACL as FAKE_ACL
+from tests.fake_sources import CONF as FAKE_CONF
 from tests.fake_sources import Venue
 
-STORED, ABSENT, ACL_KEY = "2401.00001", "2401.99999", "2024.acl-long.1@ACL"
+STORED, ABSENT, ACL_KEY = "2401.00001", "2401.99999", "2024.p-1@Conf"
 
 
 def settings(on_demand: bool = True) -> Settings:
@@ -159,9 +159,9 @@ def test_ids_of_no_registered_source_are_no_paper(store: Store) -> None:
 # ---- a second source: its keys go to its own fetcher ----------------------------------------
 
 
-class FetchingAcl(Venue):
+class FetchingConf(Venue):
     def __init__(self) -> None:
-        super().__init__(**FAKE_ACL)
+        super().__init__(**FAKE_CONF)
         self.fetched: list[list[str]] = []  # the keys each fetch was asked for
         self.busy = False
 
@@ -169,39 +169,39 @@ class FetchingAcl(Venue):
         def fetch(keys: Sequence[str]) -> dict[str, Paper]:
             self.fetched.append(list(keys))
             if self.busy:
-                raise Unavailable({}, list(keys), 30.0, "the Anthology is busy")
-            return {k: paper(k, "acl") for k in keys}
+                raise Unavailable({}, list(keys), 30.0, "the proceedings site is busy")
+            return {k: paper(k, "conf") for k in keys}
 
         return fetch
 
 
-ACL = FetchingAcl()
+CONF = FetchingConf()
 
 
 @pytest.fixture
-def with_acl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FetchingAcl]:
-    ep = EntryPoint(name="acl", value=f"{__name__}:ACL", group=registry.GROUP)
+def with_conf(monkeypatch: pytest.MonkeyPatch) -> Iterator[FetchingConf]:
+    ep = EntryPoint(name="conf", value=f"{__name__}:CONF", group=registry.GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
     registry.clear()
-    ACL.fetched.clear()
-    ACL.busy = False
-    yield ACL
+    CONF.fetched.clear()
+    CONF.busy = False
+    yield CONF
     registry.clear()
 
 
-def test_a_second_source_fetches_its_own_keys(store: Store, with_acl: FetchingAcl) -> None:
+def test_a_second_source_fetches_its_own_keys(store: Store, with_conf: FetchingConf) -> None:
     c = client(store, None)  # each source's own fetcher, as `serve` builds them
-    j = c.get(f"/api/papers?ids={STORED},2024.acl-long.1@acl").json()
-    assert [(p["id"], p["source"]) for p in j["papers"]] == [(STORED, "arxiv"), (ACL_KEY, "acl")]
-    assert with_acl.fetched == [[ACL_KEY]]  # only its keys, as keys (its suffix as it writes it)
+    j = c.get(f"/api/papers?ids={STORED},2024.p-1@conf").json()
+    assert [(p["id"], p["source"]) for p in j["papers"]] == [(STORED, "arxiv"), (ACL_KEY, "conf")]
+    assert with_conf.fetched == [[ACL_KEY]]  # only its keys, as keys (its suffix as it writes it)
     assert c.get(f"/api/papers/{ACL_KEY}/faq").json()["paper"] == ACL_KEY
-    with_acl.busy = True
-    r = c.get("/api/papers/2024.acl-long.2@ACL")
+    with_conf.busy = True
+    r = c.get("/api/papers/2024.p-2@Conf")
     assert r.status_code == 503 and r.headers["retry-after"] == "30"
-    assert "the Anthology is busy" in r.json()["detail"]
+    assert "the proceedings site is busy" in r.json()["detail"]
 
 
-def test_a_source_without_fetching_on_is_not_asked(store: Store, with_acl: FetchingAcl) -> None:
+def test_a_source_without_fetching_on_is_not_asked(store: Store, with_conf: FetchingConf) -> None:
     c = client(store, None, on_demand=False)
     assert c.get(f"/api/papers/{ACL_KEY}").status_code == 404
-    assert with_acl.fetched == []
+    assert with_conf.fetched == []

@@ -117,10 +117,12 @@ def test_ids_are_built_as_the_anthology_numbers_them() -> None:
 def test_the_registry_takes_its_suffix(with_acl: None) -> None:
     assert isinstance(SOURCE, Source) and isinstance(SOURCE, AclSource)
     assert registry.get("acl") is SOURCE
-    # the registry routes by suffix; a bare Anthology URL goes to the bare sources (arXiv),
-    # which refuse it (routing URLs by host is the registry's to add)
+    # the registry routes ids by suffix and URLs by host
+    assert registry.key("https://aclanthology.org/2024.acl-long.1.pdf") == "2024.acl-long.1@ACL"
+    assert registry.key("aclanthology.org/P17-1001/") == "P17-1001@ACL"
+    assert registry.key("https://arxiv.org/abs/2309.16354v2") == "2309.16354"
     with pytest.raises(BadId):
-        registry.key("https://aclanthology.org/2024.acl-long.1.pdf")
+        registry.key("https://aclanthology.org/events/acl-2024/")
     assert registry.key("2024.acl-long.1@acl") == "2024.acl-long.1@ACL"
     assert registry.key("P17-1001@ACL") == "P17-1001@ACL"
     assert registry.source_of("2024.acl-long.1@ACL") is SOURCE
@@ -128,9 +130,10 @@ def test_the_registry_takes_its_suffix(with_acl: None) -> None:
     assert registry.parse("2309.16354")[0].key == "arxiv"  # bare ids stay arXiv's
 
 
-def test_not_a_default_source_yet() -> None:
-    # It joins DEFAULT_SOURCES with the venue pages: until then no footer changes.
-    assert "coolpapers.sources.acl" not in registry.DEFAULT_SOURCES
+def test_a_default_source() -> None:
+    registry.clear()
+    assert "coolpapers.sources.acl" in registry.DEFAULT_SOURCES
+    assert registry.get("acl") is SOURCE
 
 
 # ---- links, cite, BibTeX --------------------------------------------------------------------
@@ -154,7 +157,7 @@ def test_links_from_a_paper_s_key_and_from_ids() -> None:
     assert SOURCE.cite("2024.eacl-long.69", 2) == "ACL Anthology 2024.eacl-long.69v2"
     assert SOURCE.author_url("Iryna Gurevych") is None
     assert SOURCE.fetcher(None, None) is None  # type: ignore[arg-type]
-    assert SOURCE.listings(None) is None  # type: ignore[arg-type]
+    assert SOURCE.listings(None).source == "acl"  # type: ignore[arg-type,union-attr]
     assert SOURCE.pace.key == "aclanthology.pace" and SOURCE.pace.interval == 1.0
     assert SOURCE.pace.covers("www.aclanthology.org") and not SOURCE.pace.covers("arxiv.org")
 
@@ -173,11 +176,17 @@ def test_bibtex_of_a_proceedings_paper() -> None:
         "      Li, Qing  and\n"
         "      Jiang, Yong  and\n"
         '      Jia, Zhihao",\n'
+        '    editor = "Ku, Lun-Wei  and\n'
+        "      Martins, Andre  and\n"
+        '      Srikumar, Vivek",\n'
         '    booktitle = "Proceedings of the 62nd Annual Meeting of the Association for'
         ' Computational Linguistics (Volume 1: Long Papers)",\n'
         "    month = aug,\n"
         '    year = "2024",\n'
-        '    url = "https://aclanthology.org/2024.acl-long.1/"\n'
+        '    address = "Bangkok, Thailand",\n'
+        '    publisher = "Association for Computational Linguistics",\n'
+        '    url = "https://aclanthology.org/2024.acl-long.1/",\n'
+        '    pages = "1--17"\n'
         "}"
     )
 
@@ -190,10 +199,10 @@ def test_bibtex_of_a_journal_paper_and_an_old_style_one() -> None:
     assert '    journal = "Transactions of the Association for Computational Linguistics",\n' in bib
     assert '    volume = "12",\n    year = "2024",\n' in bib
     assert "month" not in bib and "booktitle" not in bib  # TACL's file has no month
-    assert bib.endswith('    doi = "10.1162/tacl_a_00629"\n}')
+    assert '    doi = "10.1162/tacl_a_00629",\n    pages = "1--18"\n}' in bib
     old = SOURCE.bibtex(_papers("P17.xml.gz")["P17-1001@ACL"])
     assert old.startswith("@inproceedings{liu-etal-2017-adversarial,\n")
-    assert "    month = jul,\n" in old and '    doi = "10.18653/v1/P17-1001"\n' in old
+    assert "    month = jul,\n" in old and '    doi = "10.18653/v1/P17-1001",\n' in old
     assert '    url = "https://aclanthology.org/P17-1001/",\n' in old
 
 
@@ -242,7 +251,7 @@ def test_bibtex_keys_match_the_anthology_s() -> None:
             assert b.volume is not None
             for p in b.papers:
                 mine = key([split_name(a) for a in p.authors], str(b.volume.year), p.title)
-                theirs = b.bibkeys[p.id]
+                theirs = p.extra["bibkey"]
                 total += 1
                 same += mine == theirs
                 longer += theirs.startswith(mine + "-")
@@ -302,7 +311,7 @@ def test_a_known_paper() -> None:
         "Yong Jiang",
         "Zhihao Jia",
     ]
-    assert batch.affiliations[p.id] == [
+    assert p.extra["affiliations"] == [
         None,
         "Peng Cheng Laborotary",  # sic, as the file writes it
         "Purdue University",
@@ -324,8 +333,8 @@ def test_a_known_paper() -> None:
         "Proceedings of the 62nd Annual Meeting of the Association for Computational"
         " Linguistics (Volume 1: Long Papers)"
     )
-    assert batch.pages[p.id] == "1--17"
-    assert batch.bibkeys[p.id] == "zhang-etal-2024-quantized"
+    assert p.extra["pages"] == "1--17"
+    assert p.extra["bibkey"] == "zhang-etal-2024-quantized"
     assert SOURCE.approx_published(p) == datetime(2024, 1, 1)
 
 
@@ -393,7 +402,7 @@ def test_2024_tacl_a_journal_with_dois() -> None:
     # no month in the file: no publish time, no listing day; the id's year stands in
     assert first.published is None and batch.listings[0].day is None
     assert SOURCE.approx_published(first) == datetime(2024, 1, 1)
-    assert batch.pages[first.id] == "1--18"
+    assert first.extra["pages"] == "1--18"
 
 
 def test_revisions_set_the_version() -> None:

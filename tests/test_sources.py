@@ -16,17 +16,19 @@ from coolpapers.sources.arxiv.ids import ArxivId
 from coolpapers.sources.arxiv.ondemand import OnDemand
 from coolpapers.sources.base import BadId, Links, Source
 from coolpapers.store.store import Store
-from tests.fake_sources import fake_acl
+from tests.fake_sources import fake_conf
 
 # ---- an outside source, as another package would install it --------------------------------
 
 
-ACL = fake_acl()
+CONF = fake_conf()
+# registry.DEFAULT_SOURCES, in order
+BUILT_IN = ["arxiv", "acl", "pmlr", "openreview", "cvf", "ijcai", "aaai"]
 
 
 @pytest.fixture
-def with_acl(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    ep = EntryPoint(name="acl", value=f"{__name__}:ACL", group=registry.GROUP)
+def with_conf(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    ep = EntryPoint(name="conf", value=f"{__name__}:CONF", group=registry.GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
     registry.clear()
     yield
@@ -54,39 +56,37 @@ def test_bare_ids_go_to_arxiv(text: str) -> None:
 
 
 def test_unknown_ids_and_suffixes_are_bad() -> None:
-    for text in ["not an id", "2024.acl-long.1@ACL", "2309.16354@Nowhere", ""]:
+    for text in ["not an id", "2024.p-1@Conf", "2309.16354@Nowhere", ""]:
         with pytest.raises(BadId):
             registry.parse(text)
 
 
-def test_an_outside_source_takes_its_suffix(with_acl: None) -> None:
-    assert registry.get("acl") is ACL
-    assert [s.key for s in registry.all_sources()] == ["arxiv", "acl"]  # built-ins first
-    for text in ["2024.acl-long.1@ACL", "2024.acl-long.1@acl"]:
+def test_an_outside_source_takes_its_suffix(with_conf: None) -> None:
+    assert registry.get("conf") is CONF
+    assert [s.key for s in registry.all_sources()] == [*BUILT_IN, "conf"]  # built-ins first
+    for text in ["2024.p-1@Conf", "2024.p-1@conf"]:
         source, sid = registry.parse(text)
-        assert source is ACL and sid.id == "2024.acl-long.1" and str(sid) == text[:-4] + "@ACL"
+        assert source is CONF and sid.id == "2024.p-1" and str(sid) == text[:-5] + "@Conf"
     assert registry.parse("2309.16354")[0] is SOURCE
-    assert registry.for_host("aclanthology.org") is ACL
+    assert registry.for_host("proceedings.example.org") is CONF
 
 
-def test_pages_take_every_link_from_the_paper_s_source(with_acl: None) -> None:
+def test_pages_take_every_link_from_the_paper_s_source(with_conf: None) -> None:
     from coolpapers.web.app import make_env
 
     env = make_env()
-    p = Paper(
-        id="2024.acl-long.1@ACL", title="T", abstract="A", authors=["A B"], categories=["cs.CL"]
-    )
-    p.source = "acl"
+    p = Paper(id="2024.p-1@Conf", title="T", abstract="A", authors=["A B"], categories=["cs.CL"])
+    p.source = "conf"
     card = str(env.get_template("_card.html").module.card(p, 1))  # type: ignore[attr-defined]
-    assert 'data-page="https://aclanthology.org/2024.acl-long.1/"' in card
+    assert 'data-page="https://proceedings.example.org/2024.p-1/"' in card
     assert (
-        'class="title-pdf notranslate" href="https://aclanthology.org/2024.acl-long.1.pdf"' in card
+        'class="title-pdf notranslate" href="https://proceedings.example.org/2024.p-1.pdf"' in card
     )
     assert "arxiv.org" not in card and "title-html" not in card
-    assert '<a class="author notranslate">A B</a>' in card  # ACL has no author pages
+    assert '<a class="author notranslate">A B</a>' in card  # this source has no author pages
     footer = env.get_template("base.html").render()
     assert '<a href="https://arxiv.org/">arXiv</a> (thank you to arXiv for use of its' in footer
-    assert '<a href="https://aclanthology.org/">ACL Anthology</a> · PDFs' in footer
+    assert '<a href="https://proceedings.example.org/">Example Proceedings</a> · PDFs' in footer
 
 
 SECOND_ARXIV = ArxivSource()
@@ -102,7 +102,8 @@ def test_an_outside_source_never_takes_a_built_in_key(monkeypatch: pytest.Monkey
     registry.clear()
     try:
         # the built-in listed again is itself; another "arxiv" and a broken one are left out
-        assert registry.all_sources() == (SOURCE,)
+        assert [s.key for s in registry.all_sources()] == BUILT_IN
+        assert registry.get("arxiv") is SOURCE
     finally:
         registry.clear()
 
@@ -136,7 +137,7 @@ def test_arxiv_ids_and_pace() -> None:
     assert SOURCE.format_id("2309.16354", 2) == "2309.16354v2"
     assert SOURCE.format_id("hep-th/9901001") == "hep-th/9901001"
     with pytest.raises(BadId):
-        SOURCE.parse_id("2024.acl-long.1@ACL")
+        SOURCE.parse_id("2024.p-1@Conf")
     assert SOURCE.pace.key == PACE_KEY == "arxiv.pace" and SOURCE.pace.interval == 3.0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +54,17 @@ class Settings(BaseSettings):
     on_demand_retries: int = 1
     on_demand_missing_ttl: float = 3600.0
     on_demand_unreachable_ttl: float = 60.0
+
+    # ---- sources/openreview: `coolpapers harvest --venue ICLR.cc/2025/Conference` ----------
+    # OpenReview refuses anonymous API requests (since 2026: HTTP 403, ChallengeRequired).
+    # A token (from a logged-in session, or an earlier POST /login) is sent as is...
+    openreview_token: str | None = None
+    # ...else the harvest logs in with an OpenReview account (its confirmed email) first.
+    openreview_username: str | None = None
+    openreview_password: SecretStr | None = None
+    # The API v2 base URL (its OpenAPI document's production server). Tests point it at
+    # 127.0.0.1.
+    openreview_api: str = "https://api2.openreview.net"
 
     # ---- llm/: the FAQ button -------------------------------------------------------------
     # Any OpenAI-compatible chat endpoint (Moonshot/Kimi, DeepSeek, OpenAI, vLLM, llama.cpp

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum
+from typing import Any
 
 
 class Kind(IntEnum):
@@ -52,6 +53,11 @@ class Paper:
     # The key of the source it comes from (`sources.registry`), which builds its links and
     # BibTeX; stored beside the paper (papers.source).
     source: str = "arxiv"
+    # What the source knows that has no column (papers.extra, JSON): per-author
+    # `affiliations`, `pages`, the source's own `bibkey` or `bibtex`, a `pdf` or `page` URL
+    # its id does not tell, `arxiv` (the arXiv id of the same paper), `github`, `openreview`.
+    # Plain JSON values only. An update with an empty `extra` keeps the stored one.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def primary(self) -> str:

@@ -34,30 +34,73 @@ def _store() -> Store:
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="JSON lines files (.jsonl or .jsonl.gz)")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="arXiv JSON lines (.jsonl[.gz]), ACL Anthology XML, PMLR volume folders, "
+            "paperlists JSON"
+        ),
+    ],
     batch_size: Annotated[int, typer.Option(help="records per transaction")] = 5000,
 ) -> None:
-    """Import the Kaggle arxiv-metadata-oai-snapshot or daily JSON lines files (plain or .gz).
+    """Import files of any known format, told by their content: the Kaggle
+    arxiv-metadata-oai-snapshot or daily JSON lines (plain or .gz); the ACL Anthology's
+    data/xml files; PMLR volumes (a folder with _config.yml and _posts, or its .bib);
+    paperlists' <conf><year>.json[.gz].
 
     Daily files must be named YYYY-MM-DD.jsonl[.gz]: the date is their announcement day. A
     file that cannot be read to its end is named with its cause; the others are imported,
-    and the command then exits with status 1."""
-    from coolpapers.sources.arxiv.files import import_files
+    and the command then exits with status 1. A rerun resumes where an interrupted one
+    stopped and writes nothing twice."""
+    from coolpapers.sources.arxiv.files import ImportReport, import_files
+    from coolpapers.sources.formats import VenueReport, import_venue, venue_format
 
-    missing = [f for f in files if not f.is_file()]
+    missing = [f for f in files if not f.exists()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(map(str, missing))}")
     store = _store()
-    total = sum(f.stat().st_size for f in files)
-    with bytes_bar("import", total) as bar:
-        report = import_files(store, files, batch_size, lambda n: bar.advance(0, n))
-    for name, line in report.resumed_from.items():
-        log.info("%s: resumed after line %d", name, line)
-    console.print(
-        f"[green]imported[/] {report.stored} records from {report.files} files "
-        f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files with "
-        "papers but no listing: a weekend day or a repeated list)"
-    )
+    venue = VenueReport()
+    arxiv: list[Path] = []
+    for f in files:
+        found = venue_format(f)
+        if found is None:
+            arxiv.append(f)
+            continue
+        name, reader = found
+        with count_bar(f"{f.name} ({name})", None) as bar:
+            import_venue(store, f, reader, venue, lambda n: bar.advance(0, n))
+    for name, batches in venue.resumed.items():
+        log.info("%s: resumed after batch %d", name, batches)
+    report = ImportReport()
+    if arxiv:
+        dirs = [f for f in arxiv if f.is_dir()]
+        if dirs:
+            raise typer.BadParameter(f"not a known folder format: {', '.join(map(str, dirs))}")
+        total = sum(f.stat().st_size for f in arxiv)
+        with bytes_bar("import", total) as bar:
+            report = import_files(store, arxiv, batch_size, lambda n: bar.advance(0, n))
+        for name, line in report.resumed_from.items():
+            log.info("%s: resumed after line %d", name, line)
+        console.print(
+            f"[green]imported[/] {report.stored} records from {report.files} files "
+            f"({report.skipped} malformed lines skipped, {len(report.skipped_files)} files "
+            "with papers but no listing: a weekend day or a repeated list)"
+        )
+    if venue.files:
+        console.print(
+            f"[green]imported[/] {venue.stored} venue papers from {venue.files} files "
+            f"({venue.skipped} malformed records skipped)"
+        )
+    report.failed.update(venue.failed)
+    # a venue paper and its arXiv version, whichever came first: linked both ways
+    from coolpapers.sources.versions import link_versions
+
+    linked = link_versions(store)
+    if linked.venue_papers:
+        how = ", ".join(f"{n} by {k}" for k, n in sorted(linked.pairs.items())) or "none"
+        console.print(
+            f"arXiv versions: {linked.linked} of {linked.venue_papers} venue papers ({how})"
+        )
     # search indexing is a step of its own, so that imports run at the speed of the store
     console.print(
         "search: new papers are indexed by `coolpapers index`, or in the background by `serve`"
@@ -85,12 +128,23 @@ def harvest(
     ] = "arXivRaw",
     ids: Annotated[list[str] | None, typer.Option("--id", help="fetch single papers by id")] = None,
     watch: Annotated[bool, typer.Option(help="keep running: harvest every announcement")] = False,
+    venue: Annotated[
+        str | None,
+        typer.Option(
+            help="an OpenReview venue id (ICLR.cc/2025/Conference): its accepted papers, "
+            "through OpenReview's API v2 with COOLPAPERS_OPENREVIEW_TOKEN or username/password"
+        ),
+    ] = None,
 ) -> None:
     """Fetch from arXiv through the one paced client (1 request / 3 s, Retry-After honoured).
 
     Default: today's announcement feeds of the categories, then a completeness check that
     backfills late ids. --oai pages through ListRecords and resumes after a kill; --id fetches
-    single papers; --watch follows every announcement (20:00 New York, Sunday to Thursday)."""
+    single papers; --watch follows every announcement (20:00 New York, Sunday to Thursday).
+    --venue harvests a conference's accepted papers from OpenReview instead (resumable)."""
+    if venue:
+        _harvest_openreview(venue)
+        return
     from coolpapers.sources.arxiv import harvest as h
     from coolpapers.sources.arxiv.client import ArxivClient
     from coolpapers.sources.arxiv.ids import parse as parse_id
@@ -141,6 +195,28 @@ def harvest(
             f"{', '.join(sorted(map(str, rep.days))) or 'no day'}; {late} late ids backfilled; "
             f"{rep.skipped} malformed items skipped"
         )
+
+
+def _harvest_openreview(venue: str) -> None:
+    from coolpapers.sources.http import FetchError
+    from coolpapers.sources.openreview.api import AuthRequired, run_harvest
+
+    store = _store()
+    with count_bar(f"OpenReview {venue}", None) as bar:
+        try:
+            n = run_harvest(
+                store,
+                get_settings(),
+                venue,
+                progress=lambda r: bar.update(0, completed=r.papers, total=r.count),
+            )
+        except AuthRequired as e:  # its message says which settings to set
+            console.print(f"[red]{e}[/]", highlight=False)
+            raise typer.Exit(2) from e
+        except FetchError as e:
+            console.print(f"[red]OpenReview did not answer: {e}[/] (run again to resume)")
+            raise typer.Exit(1) from e
+    console.print(f"[green]OpenReview[/] {venue}: {n} papers stored")
 
 
 @app.command()
@@ -311,7 +387,7 @@ def _start_faq_workers(store: Store) -> Workers | None:
 
 @app.command()
 def faq(
-    category: Annotated[str, typer.Option("--category", "-c", help="e.g. cs.CL")],
+    category: Annotated[str | None, typer.Option("--category", "-c", help="e.g. cs.CL")] = None,
     day: Annotated[
         str | None, typer.Option("--date", help="announcement day YYYY-MM-DD (default: latest)")
     ] = None,
@@ -320,8 +396,12 @@ def faq(
         int | None, typer.Option(help="conversations at once (COOLPAPERS_LLM_CONCURRENCY)")
     ] = None,
     regenerate: Annotated[bool, typer.Option(help="redo cached answers too")] = False,
+    venue: Annotated[
+        str | None, typer.Option(help="a venue edition instead, e.g. ACL.2024 (ACL: the latest)")
+    ] = None,
 ) -> None:
-    """Pre-generate the FAQ of a listing day: progress bar, cached answers skipped, resumable."""
+    """Pre-generate the FAQ of a listing day (-c) or of a venue edition (--venue): progress
+    bar, cached answers skipped, resumable."""
     from datetime import date as date_
 
     from coolpapers.llm.batch import run_batch
@@ -336,22 +416,27 @@ def faq(
         raise typer.Exit(1)
     if lang not in LANGS:
         raise typer.BadParameter(f"--lang is one of {', '.join(LANGS)}")
+    if not category and not venue:
+        raise typer.BadParameter("name a category (-c cs.CL) or a venue (--venue ACL.2024)")
     if concurrency:
         settings = settings.model_copy(update={"llm_concurrency": concurrency})
     when = date_.fromisoformat(day) if day else None
     store = _store()
-    with count_bar(f"FAQ {category} {day or 'latest day'} ({lang})", None) as bar:
+    what = venue or f"{category} {day or 'latest day'}"
+    with count_bar(f"FAQ {what} ({lang})", None) as bar:
         report = run_batch(
             store,
             settings,
-            category,
+            category or "",
             when,
             lang,
             regenerate=regenerate,
             progress=lambda done, total: bar.update(0, completed=done, total=total),
+            venue=venue,
         )
+    listing = report.edition or venue if venue else f"{category} {report.day or 'no day'}"
     console.print(
-        f"[green]FAQ[/] {category} {report.day or 'no day'}: {report.listed} papers, "
+        f"[green]FAQ[/] {listing}: {report.listed} papers, "
         f"{report.cached} cached, {report.done} generated, {len(report.failed)} failed"
         + (" (rerun to retry them)" if report.failed else "")
     )
@@ -388,6 +473,8 @@ def demo(
     """Load the bundled real sample (if the database is empty) and serve it, with a local
     model for the FAQ unless COOLPAPERS_LLM_BASE_URL names an endpoint."""
     from coolpapers.sources.arxiv.files import import_files
+    from coolpapers.sources.formats import VenueReport, import_venue, venue_format
+    from coolpapers.sources.versions import link_versions
 
     store = _store()
     sample = resources.files("coolpapers.data").joinpath("sample")
@@ -395,7 +482,17 @@ def demo(
     total = sum(f.stat().st_size for f in files)
     with bytes_bar("loading the demo sample", total) as bar:
         report = import_files(store, files, progress=lambda n: bar.advance(0, n))
-    console.print(f"demo sample: {store.count_papers()} papers ({report.stored} records read)")
+    # and real venue papers (sources/formats.py tells each file's format by its content)
+    venues = VenueReport()
+    for f in sorted(Path(str(sample.joinpath("venues"))).glob("*")):
+        found = venue_format(f)
+        if found is not None:
+            import_venue(store, f, found[1], venues)
+    link_versions(store)
+    console.print(
+        f"demo sample: {store.count_papers()} papers ({report.stored} arXiv records read, "
+        f"{venues.stored} venue papers)"
+    )
     os.environ.setdefault("COOLPAPERS_FETCH_ON_DEMAND", "false")
     get_settings.cache_clear()
     serve(host="127.0.0.1", port=port, workers=1, watch=False, local_llm=local_llm, model=model)

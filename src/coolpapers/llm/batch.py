@@ -30,6 +30,7 @@ log = logging.getLogger("coolpapers.llm")
 @dataclass(slots=True)
 class BatchReport:
     day: date | None
+    edition: str | None = None  # a venue batch's edition ("ACL.2024")
     listed: int = 0
     cached: int = 0
     done: int = 0
@@ -52,6 +53,22 @@ def day_papers(store: Store, category: str, day: date | None) -> tuple[date | No
     return day, [found[k] for k in keys if k in found]
 
 
+def edition_papers(store: Store, name: str) -> tuple[str | None, list[Paper]]:
+    """A venue edition's accepted papers ("ACL.2024"; a venue alone, "ACL", is its latest
+    edition) in page order, through the listing interface (store/venues.py)."""
+    from coolpapers.store.venues import VenueListings
+
+    venues = VenueListings(store)
+    if venues.edition(name) is None:
+        editions = venues.editions([name])
+        if not editions:
+            return None, []
+        name = editions[-1]
+    keys = [key for key, _ in venues.entries([], [], name)]
+    found = store.papers(keys)
+    return name, [found[k] for k in keys if k in found]
+
+
 def start_workers(store: Store, settings: Settings, slots: int | None = None) -> Workers:
     """A worker pool with its own paced clients: each PDF download keeps the pace of its
     host (arXiv's for arXiv's PDFs, another source's for its own, a cautious one otherwise)."""
@@ -70,10 +87,16 @@ def run_batch(
     progress: Callable[[int, int], None] = lambda done, total: None,
     stop: threading.Event | None = None,
     poll: float = 0.5,
+    venue: str | None = None,
 ) -> BatchReport:
+    """The FAQs of an arXiv category's listing day, or of a venue edition (`venue`)."""
     service = FaqService(store, settings)
-    day, papers = day_papers(store, category, day)
-    report = BatchReport(day, listed=len(papers))
+    if venue is not None:
+        edition, papers = edition_papers(store, venue)
+        report = BatchReport(None, edition, listed=len(papers))
+    else:
+        day, papers = day_papers(store, category, day)
+        report = BatchReport(day, listed=len(papers))
     todo: list[Paper] = []
     for p in papers:
         if not regenerate and service.answer(p.id, lang) is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 
 from coolpapers.search.query import Query, Term
+from coolpapers.sources import registry
 from coolpapers.store import Store
 
 MARK_START, MARK_END = "\x02", "\x03"  # highlight sentinels: no paper text contains them
@@ -77,6 +78,23 @@ class KeywordEngine:
                     params[f"arch{i}"] = f"% {c}.%"
                     ors.append(f"(' ' || p.categories || ' ') LIKE :arch{i}")
             where.append("(" + " OR ".join(ors) + ")")
+        where += _sources(q, params)
+        if q.venues:
+            ors = []
+            for i, v in enumerate(q.venues):
+                collection, dot, edition = v.rpartition(".")
+                if not dot:
+                    collection, edition = v, ""
+                params[f"vc{i}"] = collection.lower()
+                cond = f"lower(v.collection) = :vc{i}"
+                if edition:
+                    params[f"ve{i}"] = edition
+                    cond += f" AND v.edition = :ve{i}"
+                ors.append(f"({cond})")
+            where.append(
+                "EXISTS (SELECT 1 FROM venue_listings v WHERE v.paper_id = d.paper_id "
+                f"AND v.status = '' AND ({' OR '.join(ors)}))"
+            )
         neg = self._any(q.exclude) if q.exclude else None
         if neg:
             params["neg"] = neg
@@ -174,6 +192,33 @@ class KeywordEngine:
             bindparam("ids", expanding=True)
         )
         return dict(conn.execute(stmt, {"ids": list(ids)}).all())  # type: ignore[arg-type]
+
+
+def _sources(q: Query, params: dict[str, Any]) -> list[str]:
+    """Conditions for the query's sources and branch, on the key alone (no join): a key names
+    its source (sources/registry.key): arXiv's are bare, every other ends in `@<Suffix>`."""
+    where: list[str] = []
+    if q.branch or q.sources:
+        params["keyed"] = "%@%"
+    if q.branch == "arxiv":
+        where.append("d.paper_id NOT LIKE :keyed")
+    elif q.branch == "venue":
+        where.append("d.paper_id LIKE :keyed")
+    if q.sources:
+        ors = []
+        for i, key in enumerate(q.sources):
+            try:
+                suffix = registry.get(key).suffix
+            except KeyError:
+                ors.append("1=0")  # no such source: none of its papers
+                continue
+            if suffix is None:
+                ors.append("d.paper_id NOT LIKE :keyed")
+            else:
+                params[f"src{i}"] = f"%@{suffix}"
+                ors.append(f"d.paper_id LIKE :src{i}")
+        where.append("(" + " OR ".join(ors) + ")")
+    return where
 
 
 def engine_for(store: Store) -> KeywordEngine:

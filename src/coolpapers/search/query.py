@@ -6,6 +6,8 @@
     diffusion OR flow, a | b    either
     ti:  au:  abs:              field filters (title, authors, abstract), also ti:"a phrase"
     cat:cs.CL  cat:cs           category (or archive) filter, several: any of them
+    venue:ACL.2024  venue:ACL   a venue's edition, or all its editions (several: any)
+    source:acl  source:arxiv    papers of a source (several: any)
     date:2026-05-01..2026-06-01, after:2026-05-01, before:2026-06-01 (also YYYY or YYYY-MM)
 
 Parsing never fails: a piece that is not valid syntax (an unclosed quote, `ti:` with nothing,
@@ -34,6 +36,9 @@ MAX_CHARS = 500
 MAX_TERMS = 24  # terms to match and to exclude, together
 MAX_PHRASE = 12  # words in one phrase
 _CAT = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
+_SOURCE = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
+_VENUE = re.compile(r"^[A-Za-z*][\w*\-]{0,31}(\.[\w\-]{1,32})?$")
+BRANCHES = ("arxiv", "venue")  # arXiv's papers; every other source's (the Venue branch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,9 @@ class Query:
     categories: list[str] = field(default_factory=list)
     since: date | None = None
     until: date | None = None  # inclusive
+    sources: list[str] = field(default_factory=list)  # source keys: any of them
+    venues: list[str] = field(default_factory=list)  # "ACL.2024" or "ACL": any of them
+    branch: str | None = None  # "arxiv" | "venue": set by the page searched from, not typed
 
     @property
     def has_text(self) -> bool:
@@ -63,7 +71,15 @@ class Query:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.groups or self.exclude or self.categories or self.since or self.until)
+        return not (
+            self.groups
+            or self.exclude
+            or self.categories
+            or self.since
+            or self.until
+            or self.sources
+            or self.venues
+        )
 
     def words(self) -> list[str]:
         """The positive words, for highlighting and for the semantic query."""
@@ -123,6 +139,12 @@ def parse(text: str, since: str | None = None, until: str | None = None) -> Quer
                 continue
         if key in ("cat", "category") and raw and _CAT.match(raw):
             q.categories.append(raw)
+            continue
+        if key == "source" and raw and _SOURCE.match(raw.lower()):
+            q.sources.append(raw.lower())
+            continue
+        if key == "venue" and raw and _VENUE.match(raw):
+            q.venues.append(raw)
             continue
         if key in ("date", "after", "before", "since", "until") and raw and _dates(q, key, raw):
             continue

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
 from coolpapers.search.keyword import MARK_END, MARK_START, Hit, Snippet, engine_for
-from coolpapers.search.query import Query, Term, parse
+from coolpapers.search.query import BRANCHES, Query, Term, parse
 from coolpapers.search.vectors import VectorIndex
 from coolpapers.sources.arxiv import ids as arxiv_ids
 from coolpapers.store import Store
@@ -123,13 +123,17 @@ class Searcher:
         since: str | None = None,
         until: str | None = None,
         snippets: bool = True,
+        branch: str | None = None,
     ) -> Results:
+        """`branch`: "arxiv" or "venue" keeps to one branch (/arxiv/search, /venue/search);
+        None searches both."""
         sort = sort if sort in ("relevance", "date") else "relevance"
         mode = mode if mode in MODES else "hybrid"
         if not self.semantic:
             mode = "keyword"
         page = max(1, page)
         q = parse(query, since, until)
+        q.branch = branch if branch in BRANCHES else None
         res = Results(query, q, sort, mode, page, per_page)
         res.redirect = id_redirect(query)
         if res.redirect or q.is_empty:

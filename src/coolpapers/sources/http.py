@@ -43,6 +43,10 @@ log = logging.getLogger("coolpapers.sources")
 # 429 and 5xx are the host saying "not now"; other 4xx are our fault and retrying will not help.
 _RETRY_STATUS = frozenset({408, 429})
 _MAX_REDIRECTS = 5
+# A connection that cannot be made at all is retried this often, after this many seconds:
+# an unreachable host is not a busy one, and a reader may be waiting on it (the FAQ's PDF).
+CONNECT_RETRIES = 1
+CONNECT_DELAY = 2.0
 # The pace of a host no source covers: arXiv's, the most cautious of the terms we know.
 HOST_INTERVAL = 3.0
 
@@ -308,6 +312,7 @@ class PacedClient:
         last = "no attempt made"
         last_status: int | None = None
         attempt = 0
+        unreachable = 0  # attempts whose connection could not be made
         redirects = 0
         shown = str(httpx.URL(url, params=params))  # for messages: with its query
         while attempt < attempts:
@@ -340,8 +345,16 @@ class PacedClient:
                 return resp, self._check(resp, xml)
             except httpx.UnsupportedProtocol as e:
                 raise FetchError(shown, f"cannot fetch: {e}") from e
+            except httpx.ConnectError as e:
+                # No connection at all (no route, no DNS, refused): not a busy host, which
+                # answers 429/503. One quick retry, then give up, so a reader's FAQ falls
+                # back to the abstract in seconds, not after the full backoff (155 s).
+                unreachable += 1
+                failure = _Retry(f"{type(e).__name__}: {e}", None, CONNECT_DELAY)
+                if unreachable > CONNECT_RETRIES:
+                    attempts = attempt + 1
             except (httpx.TransportError, httpx.DecodingError) as e:
-                # Connection refused/reset, timeouts, a body cut short (RemoteProtocolError).
+                # Connection reset, timeouts, a body cut short (RemoteProtocolError).
                 failure = _Retry(f"{type(e).__name__}: {e}", None)
             except _Retry as r:
                 failure = r
@@ -349,7 +362,7 @@ class PacedClient:
             last, last_status = failure.reason, failure.status or last_status
             delay = failure.delay if failure.delay is not None else self._backoff(attempt - 1)
             if attempt >= attempts:
-                if failure.delay is not None:
+                if failure.delay is not None and failure.status is not None:
                     # Out of retries, but the host's Retry-After still binds the next caller.
                     self.pacer.hold(delay)
                 break

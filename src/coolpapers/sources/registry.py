@@ -27,7 +27,15 @@ log = logging.getLogger("coolpapers.sources")
 GROUP = "coolpapers.sources"
 # Module paths, each exposing SOURCE. Order matters only among sources with bare ids
 # (suffix None): `parse` tries them in this order.
-DEFAULT_SOURCES: tuple[str, ...] = ("coolpapers.sources.arxiv",)
+DEFAULT_SOURCES: tuple[str, ...] = (
+    "coolpapers.sources.arxiv",
+    "coolpapers.sources.acl",
+    "coolpapers.sources.pmlr",
+    "coolpapers.sources.openreview",
+    "coolpapers.sources.cvf",
+    "coolpapers.sources.ijcai",
+    "coolpapers.sources.aaai",
+)
 
 
 def all_sources() -> tuple[Source, ...]:
@@ -52,6 +60,11 @@ def parse(public_id: str) -> tuple[Source, SourceId]:
         source = _by_suffix().get(suffix.strip().lower())
         if source is not None:
             return source, source.parse_id(text)
+    # a URL goes to the source whose pace covers its host (aclanthology.org, openreview.net),
+    # which knows its own pages' paths; a host none covers goes on to the bare sources
+    host = _host(text)
+    if host is not None and (by_host := for_host(host)) is not None:
+        return by_host, by_host.parse_id(text)
     error = BadId(f"not a paper id: {public_id!r}")
     for source in _registry().values():
         if source.suffix is None:
@@ -76,6 +89,16 @@ def key(public_id: str) -> str:
 def source_of(paper_key: str) -> Source:
     """The source of a stored key (see `key`); BadId for a key no source takes."""
     return parse(paper_key)[0]
+
+
+def _host(text: str) -> str | None:
+    """The host of a URL, written with or without its scheme ("arxiv.org/abs/..."); None
+    for text that is no URL (an id has no '/' before a '.' of a domain name)."""
+    rest = text.split("://", 1)[1] if "://" in text else text
+    head = rest.split("/", 1)[0].split("?", 1)[0]
+    if "." not in head or "@" in head or ("://" not in text and "/" not in rest):
+        return None
+    return head.split(":", 1)[0].lower() or None
 
 
 def for_host(host: str) -> Source | None:

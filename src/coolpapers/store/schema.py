@@ -40,6 +40,10 @@ papers = Table(
     # listings' writer: the search index's dates and the FAQ's priority read these (0002).
     Column("first_listed", Date),
     Column("last_listed", Date),
+    # What the source knows that no column holds (records.Paper.extra), as a JSON object:
+    # affiliations, pages, its own BibTeX, PDF and page URLs its id does not tell, the arXiv
+    # id of the same paper (0003). NULL: nothing.
+    Column("extra", Text),
 )
 
 # A paper listed on an announcement day (New York date) in one category, with its announce type.
@@ -72,4 +76,50 @@ state = Table(
     metadata,
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# A venue paper in one edition of a collection, in one of its groups (records.Listing): ACL
+# 2024 lists 2024.acl-long.1@ACL under "Long", first. The venue counterpart of announcements
+# (0003). `status` is "" for an accepted paper; "Reject", "Withdraw"... where a source's
+# list keeps those too (pages hide them unless asked).
+venue_listings = Table(
+    "venue_listings",
+    metadata,
+    Column("collection", Text, primary_key=True),  # "ACL", as papers.cool names venues
+    Column("edition", Text, primary_key=True),  # "2024"
+    Column("paper_id", Text, primary_key=True),
+    Column("grp", Text, nullable=False),  # the group ("group" is an SQL keyword); "" for none
+    Column("rank", Integer, nullable=False),  # its place in the group, from 1
+    Column("status", Text, nullable=False, server_default=""),
+)
+Index("ix_venue_listings_paper", venue_listings.c.paper_id)
+
+# One row per edition, kept in step with venue_listings by the writer (store/venues.py):
+# the home page's Venue column, an edition page's groups and counts, and /venue/latest/feed
+# read it without scanning the listings.
+venue_editions = Table(
+    "venue_editions",
+    metadata,
+    Column("collection", Text, primary_key=True),
+    Column("edition", Text, primary_key=True),
+    Column("source", Text, nullable=False),  # the source key of its papers
+    Column("day", Date),  # when it was held or published, if its source says
+    Column("added", DateTime, nullable=False),  # when it was first stored here, UTC
+    Column("listed", Integer, nullable=False),  # accepted papers
+    Column("total", Integer, nullable=False),  # all papers, rejected and withdrawn too
+    # JSON [[group, accepted, all], ...] in page order: groups keep the order in which the
+    # source first listed them (ACL's volumes: Long, Short, ...; Oral, Spotlight, Poster)
+    Column("groups", Text, nullable=False),
+)
+
+# The same work under two keys: a venue paper and its arXiv version (2024.acl-long.1@ACL and
+# 2402.12345), found from the source's own arXiv link, a shared DOI, or the same normalised
+# title and first author (store/venues.py link()). Both directions are stored, so a card
+# finds its other versions with one indexed read whichever key it has (0003).
+paper_links = Table(
+    "paper_links",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("other_id", Text, primary_key=True),
+    Column("how", Text, nullable=False),  # "source", "doi", "title"
 )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, RowMapping, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coolpapers.records import Batch, Kind, Paper, clean
+from coolpapers.store import venues
 from coolpapers.store.engine import make_engine, migrate
 from coolpapers.store.schema import announcements, day_counts, papers, state
 from coolpapers.texmarkup import accents_to_unicode
@@ -36,10 +37,10 @@ class Listed:
 
 # One `papers` row as the upsert binds it: id, version, title, authors (JSON), abstract,
 # categories (space-separated), comments, journal_ref, doi, license, published, updated,
-# ingested, source. See _UPSERT_PAPERS.
+# ingested, source, extra (JSON or None). See _UPSERT_PAPERS.
 PaperRow = tuple[
     str, int | None, str, str, str, str, str | None, str | None, str | None, str | None,
-    datetime | None, datetime | None, datetime, str,
+    datetime | None, datetime | None, datetime, str, str | None,
 ]  # fmt: skip
 AnnouncementRow = tuple[str, date, str, int]  # category, day, paper_id, kind
 
@@ -62,6 +63,7 @@ def paper_row(p: Paper, now: datetime) -> PaperRow:
         _naive(p.updated),
         now,
         p.source,
+        json.dumps(p.extra, ensure_ascii=False, sort_keys=True) if p.extra else None,
     )
 
 
@@ -74,6 +76,7 @@ class Rows:
     papers: list[PaperRow] = field(default_factory=list)
     announcements: list[AnnouncementRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    listings: list[venues.ListingRow] = field(default_factory=list)
 
     @classmethod
     def of(cls, batch: Batch) -> Rows:
@@ -87,6 +90,7 @@ class Rows:
             [paper_row(p, now) for p in batch.papers],
             [(a.category, a.day, a.paper_id, int(a.kind)) for a in batch.announcements],
             notes,
+            [venues.listing_row(x) for x in batch.listings],
         )
 
 
@@ -113,14 +117,18 @@ class Store:
         """`write` for a batch already turned into rows (by a parsing process: files.py)."""
         for note in rows.notes:
             log.warning("cleaned %s", note)
-        span = _listing_span(rows.announcements)
+        span = _listing_span(
+            [(p, d) for _, d, p, _ in rows.announcements]
+            + [(x[3], d) for x in rows.listings if (d := venues.listed_day(x)) is not None]
+        )
         with self.engine.begin() as conn:
             late = self._upsert_papers(conn, rows.papers, span)
             self._upsert_announcements(conn, rows.announcements)
+            venues.write(self, conn, rows.listings)
             self._mark_listed(conn, {p: span[p] for p in late})
             if checkpoint:
                 self._set_state(conn, *checkpoint)
-            if rows.papers or rows.announcements:
+            if rows.papers or rows.announcements or rows.listings:
                 self._bump_generation(conn)
 
     # The two upserts below are the hot path of every import (tens of thousands of rows per
@@ -413,8 +421,9 @@ class Store:
 # refresh the text but keep the dates and version that a richer source gave.
 _UPSERT_PAPERS = """
 INSERT INTO papers (id, version, title, authors, abstract, categories, comments, journal_ref,
-                    doi, license, published, updated, ingested, source, first_listed, last_listed)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    doi, license, published, updated, ingested, source, extra, first_listed,
+                    last_listed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, authors = excluded.authors, abstract = excluded.abstract,
     categories = excluded.categories, ingested = excluded.ingested,
@@ -425,6 +434,7 @@ ON CONFLICT (id) DO UPDATE SET
     license = coalesce(excluded.license, papers.license),
     published = coalesce(excluded.published, papers.published),
     updated = coalesce(excluded.updated, papers.updated),
+    extra = coalesce(excluded.extra, papers.extra),
     first_listed = CASE WHEN excluded.first_listed IS NULL OR papers.first_listed
                              < excluded.first_listed THEN papers.first_listed
                         ELSE excluded.first_listed END,
@@ -485,10 +495,10 @@ def _last_per_id(rows: list[PaperRow]) -> list[PaperRow]:
     return list(best.values())
 
 
-def _listing_span(rows: list[AnnouncementRow]) -> dict[str, tuple[date, date]]:
-    """The first and last announcement day of each paper in `rows`."""
+def _listing_span(rows: list[tuple[str, date]]) -> dict[str, tuple[date, date]]:
+    """The first and last listing day of each paper in `rows` of (paper, day)."""
     span: dict[str, tuple[date, date]] = {}
-    for _, d, p, _ in rows:
+    for p, d in rows:
         first, last = span.get(p, (d, d))
         span[p] = (min(first, d), max(last, d))
     return span
@@ -513,4 +523,5 @@ def _paper(m: RowMapping) -> Paper:
         published=m["published"],
         updated=m["updated"],
         source=m["source"],
+        extra=json.loads(m["extra"]) if m["extra"] else {},
     )

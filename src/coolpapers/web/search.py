@@ -1,9 +1,14 @@
-"""Search pages and APIs (issue 4), a feature (web/feature.py) included before /arxiv/{path}.
+"""Search pages and APIs (issue 4), a feature (web/feature.py) included before /arxiv/{path}
+and /venue/{path}.
 
-/arxiv/search?query=...        results as papers.cool cards (&sort=date, &mode=keyword|semantic,
-                               &page=N, &highlight=1 marks the query words on the page)
-/arxiv/search/feed?query=...   Atom, newest first: watch a query for new papers
-/api/search?query=...          JSON
+/search?query=...              both branches: arXiv and venue papers in one ranking (the top
+                               search box's default)
+/arxiv/search?query=...        arXiv's papers only, as on papers.cool (&sort=date,
+                               &mode=keyword|semantic, &page=N, &highlight=1 marks the query
+                               words on the page)
+/venue/search?query=...        conference papers only (every source but arXiv)
+<any of these>/feed?query=...  Atom, newest first: watch a query for new papers
+/api/search?query=...          JSON (&branch=arxiv|venue keeps to one; both by default)
 /arxiv/related/<id>            the [REL] list (?fragment=1: the inline part the button loads)
 /arxiv/related/<id>/feed       the same as Atom
 /api/related/<id>              JSON
@@ -100,6 +105,13 @@ _SEARCH = (
     ("show", "results per page, 1-200"),
     ("from", "first day (YYYY, YYYY-MM or YYYY-MM-DD)"),
     ("to", "last day, inclusive"),
+    ("branch", "arxiv | venue: one branch only (the API; both by default)"),
+)
+# The search pages of each scope: (path, branch, what the page calls its papers)
+SCOPES = (
+    ("/search", None, "papers"),
+    ("/arxiv/search", "arxiv", "arXiv papers"),
+    ("/venue/search", "venue", "conference papers"),
 )
 HTML = {"text/html": {"schema": {"type": "string"}}}
 ATOM = {"application/atom+xml": {"schema": {"type": "string"}}}
@@ -209,7 +221,9 @@ def build(site: Site) -> Parts:
             **kw,
         )
 
-    def page_html(res: Results, params: dict[str, str], highlight: bool) -> bytes:
+    def page_html(
+        res: Results, params: dict[str, str], highlight: bool, path: str, what: str
+    ) -> bytes:
         # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
         shown = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
         token = _snippets.set(shown)
@@ -217,8 +231,11 @@ def build(site: Site) -> Parts:
         try:
 
             def link(page: int) -> str:
-                return "/arxiv/search?" + urlencode({**params, "page": str(page)})
+                return path + "?" + urlencode({**params, "page": str(page)})
 
+            # the same query in each scope: the switch between the branches
+            same = urlencode({k: v for k, v in params.items() if k != "page"})
+            scopes = [(p, w, p == path, f"{p}?{same}") for p, _, w in SCOPES]
             return site.html(
                 "search.html",
                 R=res,
@@ -226,50 +243,63 @@ def build(site: Site) -> Parts:
                 words=" ".join(res.parsed.words()),
                 highlight=highlight,
                 link=link,
-                feed="/arxiv/search/feed?" + urlencode({"query": res.query}),
+                feed=f"{path}/feed?" + urlencode({"query": res.query}),
+                action=path,
+                scopes=scopes,
+                what=what,
             )
         finally:
             _snippets.reset(token)
 
-    @r.get(
-        "/arxiv/search",
-        response_class=HTMLResponse,
-        responses={302: {"description": "A pasted arXiv id or URL: to its papers"}},
-        openapi_extra=_params(*_SEARCH, ("highlight", "1: mark the query's words on the page")),
-    )
-    async def search_page(request: Request) -> Response:
-        q = request.query_params
-        res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
-        if res.redirect:
-            return RedirectResponse(res.redirect, 302)
-        params = {k: v for k, v in q.items() if k != "page"}
-        body = await run_in_threadpool(page_html, res, params, q.get("highlight") == "1")
-        return HTMLResponse(body)
+    def scope_routes(path: str, branch: str | None, what: str) -> None:
+        """The page and the feed of one scope (see SCOPES)."""
 
-    @r.get(
-        "/arxiv/search/feed",
-        response_class=Response,
-        responses={200: {"description": "Atom, newest first", "content": ATOM}},
-        openapi_extra=_params(*_SEARCH[:2], *_SEARCH[6:]),
-    )
-    async def search_feed(request: Request) -> Response:
-        q = dict(request.query_params)
-        q["sort"] = "date"
-        res = await run_in_threadpool(run, q, per_page=50, snippets=False)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = await run_in_threadpool(
-            site.html,
-            "feed.xml",
-            base=site.base,
-            path=request.url.path + "?" + urlencode({"query": res.query}),
-            html_path="/arxiv/search?" + urlencode({"query": res.query, "sort": "date"}),
-            title=f"{res.query} · Cool Papers search",
-            subtitle=f"Newest arXiv papers matching {res.query!r}: {res.total} in all",
-            updated=now,
-            items=[_FeedItem(it.paper) for it in res.items],
-            entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else now,
+        @r.get(
+            path,
+            response_class=HTMLResponse,
+            responses={302: {"description": "A pasted paper id or URL: to its papers"}},
+            openapi_extra=_params(*_SEARCH, ("highlight", "1: mark the query's words")),
+            name=f"search_page{path.replace('/', '_')}",
         )
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+        async def search_page(request: Request) -> Response:
+            q = request.query_params
+            show = _int(q.get("show"), per_page, 1, 200)
+            res = await run_in_threadpool(run, q, per_page=show, branch=branch)
+            if res.redirect:
+                return RedirectResponse(res.redirect, 302)
+            params = {k: v for k, v in q.items() if k != "page"}
+            highlight = q.get("highlight") == "1"
+            body = await run_in_threadpool(page_html, res, params, highlight, path, what)
+            return HTMLResponse(body)
+
+        @r.get(
+            f"{path}/feed",
+            response_class=Response,
+            responses={200: {"description": "Atom, newest first", "content": ATOM}},
+            openapi_extra=_params(*_SEARCH[:2], *_SEARCH[6:]),
+            name=f"search_feed{path.replace('/', '_')}",
+        )
+        async def search_feed(request: Request) -> Response:
+            q = dict(request.query_params)
+            q["sort"] = "date"
+            res = await run_in_threadpool(run, q, per_page=50, snippets=False, branch=branch)
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = await run_in_threadpool(
+                site.html,
+                "feed.xml",
+                base=site.base,
+                path=request.url.path + "?" + urlencode({"query": res.query}),
+                html_path=f"{path}?" + urlencode({"query": res.query, "sort": "date"}),
+                title=f"{res.query} · Cool Papers search",
+                subtitle=f"Newest {what} matching {res.query!r}: {res.total} in all",
+                updated=now,
+                items=[_FeedItem(it.paper) for it in res.items],
+                entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else now,
+            )
+            return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    for path, branch, what in SCOPES:
+        scope_routes(path, branch, what)
 
     @r.get(
         "/api/search",
@@ -278,7 +308,8 @@ def build(site: Site) -> Parts:
     )
     async def search_api(request: Request) -> Response:
         q = request.query_params
-        res = await run_in_threadpool(run, q, per_page=_int(q.get("show"), per_page, 1, 200))
+        show = _int(q.get("show"), per_page, 1, 200)
+        res = await run_in_threadpool(run, q, per_page=show, branch=q.get("branch"))
         if res.redirect:
             return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
         kws = await run_in_threadpool(searcher.keywords, [it.paper.id for it in res.items])

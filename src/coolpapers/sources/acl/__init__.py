@@ -87,7 +87,9 @@ class AclSource:
         return None  # imported from the Anthology's data files, never fetched page by page
 
     def listings(self, store: Store) -> Listings[Any] | None:
-        return None  # the store's venue listings come with the venue pages
+        from coolpapers.store.venues import VenueListings
+
+        return VenueListings(store, self.key)
 
 
 def _local(text: str) -> str:

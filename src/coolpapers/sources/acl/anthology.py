@@ -1,7 +1,7 @@
 """The ACL Anthology's data files (`data/xml/<collection>.xml`, RELAX NG schema
-`schema.rnc`) -> one `AclBatch` per volume: its papers, their listings, and what
-`records.Paper` has no field for yet (affiliations, pages, the Anthology's BibTeX keys, the
-volume's editors and place).
+`schema.rnc`) -> one `AclBatch` per volume: its papers (with what has no column in their
+`extra`: affiliations, pages, the Anthology's BibTeX key, the volume's editors, publisher
+and place) and their venue listings.
 
 Read with lxml's iterparse, one <volume> at a time, each freed once read. 2024.acl (1.9 MB,
 933 papers) parses whole in about the same time (7-15 ms either way, measured), but a year's
@@ -15,7 +15,7 @@ import gzip
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -78,14 +78,17 @@ class Volume:
 
 @dataclass(slots=True)
 class AclBatch(Batch):
-    """A volume's papers and listings (a `records.Batch`, so `Store.write` takes it), plus
-    per paper key what the store keeps no column for yet."""
+    """A volume's papers and listings (a `records.Batch`, so `Store.write` takes it), and
+    the volume they are in."""
 
     volume: Volume | None = None
-    # one entry per author, aligned with Paper.authors; None where the file names none
-    affiliations: dict[str, list[str | None]] = field(default_factory=dict)
-    pages: dict[str, str] = field(default_factory=dict)  # "1--17", as BibTeX writes ranges
-    bibkeys: dict[str, str] = field(default_factory=dict)  # the Anthology's own BibTeX keys
+
+
+def looks_like(path: Path, head: bytes) -> bool:
+    """Whether a file is one of the Anthology's data files (sources/formats.py): XML whose
+    root is a <collection> with an id."""
+    start = head.lstrip()[:4096]
+    return start.startswith((b"<?xml", b"<collection")) and b"<collection id=" in start
 
 
 def read(path: str | Path) -> Iterator[AclBatch]:
@@ -107,7 +110,12 @@ def _file(f: IO[bytes], name: str) -> Iterator[AclBatch]:
     first = next(volumes, None)
     if first is None:
         return
-    second = next(volumes, None)
+    try:
+        second = next(volumes, None)
+    except etree.XMLSyntaxError:
+        # broken XML after the first volume: there was more than one, and the first is whole
+        yield _settle(first, lone=False)
+        raise
     yield _settle(first, lone=second is None)
     if second is not None:
         yield _settle(second, lone=False)
@@ -164,11 +172,6 @@ def _volume(collection_id: str, el: etree._Element, name: str) -> AclBatch:
             continue  # front matter, or a paper the Anthology removed
         key = got.paper.id
         batch.papers.append(got.paper)
-        batch.affiliations[key] = got.affiliations
-        if got.pages:
-            batch.pages[key] = got.pages
-        if got.bibkey:
-            batch.bibkeys[key] = got.bibkey
         rank = len(batch.papers)  # its place among the volume's listed papers
         batch.listings.append(
             Listing(vol.collection, vol.edition, vol.group, key, rank, day, got.status)
@@ -239,9 +242,6 @@ def _venue(venue_id: str) -> str:
 
 class _Read(NamedTuple):
     paper: Paper
-    affiliations: list[str | None]
-    pages: str | None
-    bibkey: str | None
     status: str  # the listing's: "Retracted", else ""
 
 
@@ -299,9 +299,21 @@ def _paper(collection_id: str, vol: Volume, el: etree._Element) -> _Read | None:
         updated=updated,
         source=SOURCE_KEY,
     )
+    # Paper.extra: plain JSON; only what is there (most papers name no affiliation)
+    extra = paper.extra
+    if any(affiliations):
+        extra["affiliations"] = affiliations  # aligned with authors; None: not named
     if pages:
-        pages = _DASHES.sub("--", pages)
-    return _Read(paper, affiliations, pages, bibkey, status)
+        extra["pages"] = _DASHES.sub("--", pages)  # "1--17", as BibTeX writes ranges
+    if bibkey:
+        extra["bibkey"] = bibkey  # the Anthology's own BibTeX key
+    if vol.editors:
+        extra["editors"] = list(vol.editors)
+    if vol.publisher:
+        extra["publisher"] = vol.publisher
+    if vol.address:
+        extra["address"] = vol.address
+    return _Read(paper, status)
 
 
 def _person(el: etree._Element) -> tuple[str | None, str | None]:

@@ -2,10 +2,11 @@
 
 The Anthology writes `@inproceedings` (`@article` for its journals) keyed
 `<names>-<year>-<first title word>` (`zhang-etal-2024-quantized`), fields as `key = "value"`
-with 4-space indents, authors as "Last, First" joined by "  and" and a new line, months as
-BibTeX's macros (`month = aug`). It also writes editors, address, publisher and pages, which
-`records.Paper` does not keep: they are left out rather than guessed. Where two papers would
-share a key it lengthens one with more title words; this one cannot know that, nor where a
+with 4-space indents, authors and editors as "Last, First" joined by "  and" and a new line,
+months as BibTeX's macros (`month = aug`), then address, publisher, url, doi and pages. The
+key, editors, address, publisher and pages come from the paper's `extra` as the data file
+gave them; where the file had no key, one is built as the Anthology builds them, which cannot
+know where two papers would share a key (it lengthens one with more title words), nor where a
 stored "First Last" name split (Pius Von Däniken: last name "Von Däniken").
 """
 
@@ -63,11 +64,13 @@ def bibtex(paper: Paper) -> str:
     local = ids.local_of(paper.id)
     year = str(paper.published.year) if paper.published else str(ids.year(local) or "")
     authors = [split_name(a) for a in paper.authors]
+    extra = paper.extra
     fields: list[tuple[str, str]] = [("title", f'"{_title(paper.title)}"')]
     if authors:
-        written = [f"{last}, {first}" if first else last for first, last in authors]
-        names = "  and\n      ".join(written)
-        fields.append(("author", f'"{_text(names)}"'))
+        fields.append(("author", f'"{_text(_names(authors))}"'))
+    editors = extra.get("editors")
+    if editors and isinstance(editors, list):
+        fields.append(("editor", f'"{_text(_names([split_name(str(e)) for e in editors]))}"'))
     journal = is_journal(local)
     if paper.journal_ref:
         m = _JOURNAL_REF.match(paper.journal_ref) if journal else None
@@ -82,12 +85,22 @@ def bibtex(paper: Paper) -> str:
         fields.append(("month", _MONTHS[paper.published.month - 1]))  # a macro: no quotes
     if year:
         fields.append(("year", f'"{year}"'))
+    for name in ("address", "publisher"):
+        if extra.get(name):
+            fields.append((name, f'"{_text(str(extra[name]))}"'))
     fields.append(("url", f'"{ids.SITE}/{local}/"'))
     if paper.doi:
         fields.append(("doi", f'"{paper.doi}"'))
+    if extra.get("pages"):
+        fields.append(("pages", f'"{extra["pages"]}"'))
     kind = "article" if journal else "inproceedings"
     body = ",\n".join(f"    {k} = {v}" for k, v in fields)
-    return f"@{kind}{{{key(authors, year, paper.title)},\n{body}\n}}"
+    bibkey = extra.get("bibkey") or key(authors, year, paper.title)
+    return f"@{kind}{{{bibkey},\n{body}\n}}"
+
+
+def _names(names: list[tuple[str, str]]) -> str:
+    return "  and\n      ".join(f"{last}, {first}" if first else last for first, last in names)
 
 
 def split_name(name: str) -> tuple[str, str]:

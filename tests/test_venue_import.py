@@ -1,0 +1,147 @@
+"""`coolpapers import` of venue files (sources/formats.py): formats told by content, resume
+after an interruption, idempotent re-runs, files that break off; and the arXiv versions of
+venue papers found and linked (sources/versions.py)."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coolpapers.cli.main import app
+from coolpapers.config import get_settings
+from coolpapers.records import Batch, Paper
+from coolpapers.sources import formats
+from coolpapers.sources.acl import anthology
+from coolpapers.sources.versions import family, link_versions, norm_title
+from coolpapers.store import Store
+from coolpapers.store.venues import VenueListings, linked
+from tests.conftest import SAMPLE, shared
+
+ACL = ("data", "venues", "acl-anthology")
+
+
+def test_formats_are_told_by_content(tmp_path: Path) -> None:
+    acl = shared(*ACL, "2024.eacl.xml.gz")
+    found = formats.venue_format(acl)
+    assert found is not None and found[0] == "ACL Anthology XML"
+    plain = tmp_path / "renamed.data"  # the name says nothing; the content does
+    plain.write_bytes(gzip.decompress(acl.read_bytes()))
+    assert formats.venue_format(plain) is not None
+    daily = sorted(Path(SAMPLE).glob("*.jsonl.gz"))[0]
+    assert formats.venue_format(daily) is None  # arXiv's JSON lines: the arXiv importer's
+
+
+def _import(*paths: Path) -> tuple[int, str]:
+    r = CliRunner().invoke(app, ["import", *map(str, paths)])
+    return r.exit_code, r.output
+
+
+def test_import_then_rerun_writes_nothing_twice(db_url: str) -> None:
+    files = [shared(*ACL, n) for n in ("2024.acl.xml.gz", "2024.eacl.xml.gz", "P17.xml.gz")]
+    code, out = _import(*files)
+    assert code == 0, out
+    assert "imported 1566 venue papers from 3 files (0 malformed records skipped)" in out
+    store = Store.open(get_settings().database_url)
+    assert store.count_papers() == 1566
+    venues = VenueListings(store)
+    assert venues.editions() == ["ACL.2017", "EACL.2024", "ACL.2024"]
+    gen = store.generation()
+    code, out = _import(*files)
+    assert code == 0 and "imported 0 venue papers from 3 files" in out
+    assert store.generation() == gen  # nothing was written again
+    assert store.count_papers() == 1566
+
+
+def test_an_interrupted_import_resumes_after_its_last_batch(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shared(*ACL, "2024.acl.xml.gz")  # five volumes: five batches
+    store = Store.open(db_url)
+    real = Store.write
+    calls = {"n": 0}
+
+    def dying(self: Store, batch: Batch, checkpoint: tuple[str, str] | None = None) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # killed while writing the third volume
+        real(self, batch, checkpoint)
+
+    monkeypatch.setattr(Store, "write", dying)
+    report = formats.VenueReport()
+    with pytest.raises(KeyboardInterrupt):
+        formats.import_venue(store, path, anthology, report)
+    assert store.count_papers() == 771 + 68  # the first two volumes, whole
+    monkeypatch.setattr(Store, "write", real)
+    again = formats.VenueReport()
+    formats.import_venue(store, path, anthology, again)
+    assert again.resumed == {"2024.acl.xml.gz": 2}
+    assert again.stored == 933 - 771 - 68 and store.count_papers() == 933
+    ed = VenueListings(store).edition("ACL.2024")
+    assert ed is not None and [g.name for g in ed.groups][:2] == ["Long", "Short"]
+
+
+def test_a_file_that_breaks_off_keeps_what_came_before(db_url: str, tmp_path: Path) -> None:
+    whole = gzip.decompress(shared(*ACL, "2024.acl.xml.gz").read_bytes())
+    cut = whole.index(b'<volume id="short"')  # the long volume, then broken XML
+    broken = tmp_path / "2024.acl.xml"
+    broken.write_bytes(whole[:cut] + b'<volume id="short" ingest-date="x"><meta><paper')
+    good = tmp_path / "2024.eacl.xml.gz"
+    shutil.copy(shared(*ACL, "2024.eacl.xml.gz"), good)
+    code, out = _import(broken, good)
+    assert code == 1
+    assert "1 files not imported to their end" in out and "2024.acl.xml: XMLSyntaxError" in out
+    store = Store.open(db_url)
+    assert store.count_papers() == 771 + 281  # ACL's long volume, and all of EACL
+
+
+def _paper(key: str, title: str, first: str, source: str, **kw: object) -> Paper:
+    return Paper(key, title, "An abstract.", [first, "Other Person"], [], source=source, **kw)
+
+
+def test_versions_are_linked_by_source_doi_and_title(store: Store) -> None:
+    title = "Quantized Side Tuning: Fast and Memory-Efficient Tuning of Quantized LLMs"
+    store.write(
+        Batch(
+            papers=[
+                _paper("2401.00001", title, "Zhengxin Zhang", "arxiv"),
+                _paper("2401.00002", "Some Title That Is Long", "A Person", "arxiv"),
+                _paper("2401.00003", "Something else entirely here", "B C", "arxiv", doi="10.1/X"),
+                _paper("2401.00004", "Same Title But Another Author", "Ann Other", "arxiv"),
+                _paper("2401.00005", "Short Title", "D E", "arxiv"),
+                # the venue versions
+                _paper(
+                    "v1@ACL",
+                    "Quantized side-tuning: fast and memory-efficient tuning of quantized LLMs",
+                    "Zhengxin Zhang",
+                    "acl",
+                ),
+                _paper("v2@ACL", "A renamed title", "X Y", "acl", extra={"arxiv": "2401.00002v3"}),
+                _paper("v3@ACL", "Published version", "B C", "acl", doi="10.1/x"),
+                _paper("v4@ACL", "Same Title But Another Author", "Someone Else", "acl"),
+                _paper("v5@ACL", "Short Title", "D E", "acl"),
+                _paper("v6@ACL", "Not on arXiv here", "F G", "acl", extra={"arxiv": "2402.9"}),
+            ]
+        )
+    )
+    report = link_versions(store)
+    assert report.venue_papers == 6
+    assert report.pairs == {"title": 1, "source": 1, "doi": 1}
+    got = linked(store, ["v1@ACL", "v2@ACL", "v3@ACL", "v4@ACL", "v5@ACL", "2401.00001"])
+    assert got == {
+        "v1@ACL": ["2401.00001"],
+        "v2@ACL": ["2401.00002"],
+        "v3@ACL": ["2401.00003"],
+        "2401.00001": ["v1@ACL"],
+    }
+    assert link_versions(store).linked == 3  # again: the same pairs, nothing doubled
+
+
+def test_title_and_name_normalisation() -> None:
+    assert norm_title("Attention Is All You Need!") == "attention is all you need"
+    assert norm_title("Schrödinger's $\\ell_1$ Cat") == "schrodinger s cat"
+    assert family("Marie-Catherine de Marneffe") == "marneffe"
+    assert family("Zoë Müller") == "muller" and family("") == ""
