@@ -1,11 +1,17 @@
-// coolpapers extension, content script: a small "open in coolpapers" link on paper pages, and
-// what the page says about its paper (arXiv links, citation title) for the service worker.
+// coolpapers extension, content script: a small "open in coolpapers" link on paper pages (a
+// venue paper's: its venue page on the instance, falling back to what the page says), and what
+// the page says about its paper (arXiv links, citation title) for the service worker.
 "use strict";
 (() => {
   const M = globalThis.CoolpapersMapping;
   if (!M || !M.site(location.href)) return;
 
+  // A PDF (Chromium runs content scripts in its viewer's page too): its DOM says nothing about
+  // the paper, so the service worker reads the paper's landing page instead.
+  const pdf = document.contentType === "application/pdf";
+
   function info() {
+    if (pdf) return null;
     const hrefs = [...document.querySelectorAll("a[href]")].map((a) => a.href);
     const meta = document.querySelector('meta[name="citation_title"]');
     return M.pageInfo({ hrefs, title: meta ? meta.content : document.title });
@@ -17,7 +23,10 @@
 
   async function inject() {
     const base = await chrome.runtime.sendMessage({ type: "coolpapers:base" });
-    const target = M.targetForPage(base, location.href, info());
+    const told = pdf && !M.idFromUrl(location.href)
+      ? await chrome.runtime.sendMessage({ type: "coolpapers:landing", url: location.href })
+      : info();
+    const target = M.targetForPage(base, location.href, told);
     if (!target || document.getElementById("coolpapers-open")) return;
     const a = document.createElement("a");
     a.id = "coolpapers-open";

@@ -55,3 +55,20 @@ def test_make_extension_builds_the_zip(tmp_path: Path) -> None:
         assert {"manifest.json", "mapping.js", "background.js", "content.js"} <= names
         assert json.loads(z.read("manifest.json"))["manifest_version"] == 3
         assert not any(n.startswith("test/") for n in names)  # tests are not shipped
+
+
+def test_venue_pages_map_to_the_ids_the_server_parses() -> None:
+    """extension/test/venue_urls.json, which mapping.test.js checks venueId() against: the
+    server's parsers (sources/*/ids.py through registry.key) give the same ids."""
+    from coolpapers.sources import registry
+    from coolpapers.sources.base import BadId
+
+    table = json.loads((EXT / "test" / "venue_urls.json").read_text())
+    assert len(table["papers"]) >= 40 and len(table["not_papers"]) >= 40
+    for url, pid in table["papers"]:
+        assert registry.key(url) == pid, url
+    for url in table["not_papers"]:
+        with pytest.raises(BadId):
+            registry.key(url)
+    with pytest.raises(BadId):  # a supplement is no paper (the extension maps it to none)
+        registry.key("https://proceedings.mlr.press/v37/ioffe15-supp.pdf")

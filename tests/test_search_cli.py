@@ -117,7 +117,7 @@ def test_upgrade_from_trigger_indexed_fulltext_keeps_the_index(tmp_path) -> None
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "search_0001")
             command.upgrade(cfg, "llm@head")
-            command.upgrade(cfg, "0002")  # the columns today's import writes
+            command.upgrade(cfg, "0003")  # the columns today's import writes
         old = Store(engine)
         import_files(old, [SAMPLE / "2026-06-04.jsonl.gz"])  # indexed by the old triggers
         if deferred:  # a bulk import killed while the old triggers skipped FTS5

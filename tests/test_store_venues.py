@@ -159,7 +159,12 @@ def test_edition_names() -> None:
 
 
 def test_linked_versions_both_ways(store: Store) -> None:
+    gen = store.generation()
     assert link(store, [("2024.acl-long.1@ACL", "2402.00001", "source")]) == 1
+    assert store.generation() != gen  # cached cards must show it
+    gen = store.generation()
+    link(store, [("2024.acl-long.1@ACL", "2402.00001", "source")])
+    assert store.generation() == gen  # the same link again changes nothing
     link(store, [("2024.acl-long.1@ACL", "2402.00001", "doi"), ("x@ACL", "x@ACL", "title")])
     assert linked(store, ["2402.00001", "2024.acl-long.1@ACL", "x@ACL"]) == {
         "2402.00001": ["2024.acl-long.1@ACL"],

@@ -18,7 +18,8 @@ from coolpapers.search.embed import Embedder, default_embedder
 from coolpapers.search.keyword import MARK_END, MARK_START, Hit, Snippet, engine_for
 from coolpapers.search.query import BRANCHES, Query, Term, parse
 from coolpapers.search.vectors import VectorIndex
-from coolpapers.sources.arxiv import ids as arxiv_ids
+from coolpapers.sources import registry
+from coolpapers.sources.base import BadId
 from coolpapers.store import Store
 
 log = logging.getLogger("coolpapers.search")
@@ -59,15 +60,17 @@ def marked(s: str) -> Markup:
 
 
 def id_redirect(query: str) -> str | None:
-    """A pasted arXiv id or URL (or several, space or comma separated) -> the papers' URL."""
+    """Pasted paper ids or URLs of any source (several: space or comma separated) -> the
+    papers' page: /arxiv/<ids> when all are arXiv's, /venue/<ids> otherwise."""
     parts = [p for p in re.split(r"[\s,]+", query.strip()) if p]
     if not parts or len(parts) > 50:
         return None
     try:
-        found = [arxiv_ids.parse(p) for p in parts]
-    except arxiv_ids.BadId:
+        found = [registry.parse(p) for p in parts]
+    except BadId:
         return None
-    return "/arxiv/" + ",".join(str(a) for a in found)
+    branch = "arxiv" if all(s.suffix is None for s, _ in found) else "venue"
+    return f"/{branch}/" + ",".join(str(sid) for _, sid in found)
 
 
 def rrf(*rankings: Sequence[str]) -> list[tuple[str, float]]:

@@ -315,8 +315,25 @@ def link(store: Store, pairs: Iterable[tuple[str, str, str]]) -> int:
             rows[(b, a)] = how
     if rows:
         with store.engine.begin() as conn:
+            new = _new_links(store, conn, rows)
             conn.exec_driver_sql(store._sql(_LINK), [(a, b, h) for (a, b), h in rows.items()])
+            if new:  # cards show links: cached pages must follow (a re-link changes nothing)
+                store._bump_generation(conn)
     return len(rows) // 2
+
+
+def _new_links(store: Store, conn: Connection, rows: dict[tuple[str, str], str]) -> bool:
+    """Whether `rows` add or change any link."""
+    keys = sorted({a for a, _ in rows})
+    old: dict[tuple[str, str], str] = {}
+    for i in range(0, len(keys), 500):
+        part = tuple(keys[i : i + 500])
+        sql = (
+            "SELECT paper_id, other_id, how FROM paper_links "
+            f"WHERE paper_id IN ({', '.join('?' * len(part))})"
+        )
+        old.update({(a, b): h for a, b, h in conn.exec_driver_sql(store._sql(sql), part)})
+    return any(old.get(k) != h for k, h in rows.items())
 
 
 def linked(store: Store, keys: Sequence[str]) -> dict[str, list[str]]:

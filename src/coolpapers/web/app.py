@@ -5,6 +5,7 @@
 /arxiv/<categories>/feed   the same as Atom
 /arxiv/<categories>/more   the next cards of a long day (progressive rendering)
 /arxiv/<id>[,<id>...]      papers by id (fetched from arXiv on demand)
+/venue/...                 conference papers by edition, and by id (web/venue.py)
 and the routes of the features (web/feature.py): the FAQ, search, the JSON API.
 
 Feeds link to COOLPAPERS_BASE_URL, never to the Host a client sent (pages are cached and shared).
@@ -32,10 +33,11 @@ from coolpapers.config import Settings, get_settings
 from coolpapers.records import Kind, Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import taxonomy
-from coolpapers.sources.base import Fetcher, Links, Source
+from coolpapers.sources.base import BadId, Fetcher, Links, Source
 from coolpapers.store import Listed, Store
 from coolpapers.store.listings import Listings
-from coolpapers.web import diagnose, edge, feature, render, spec, views
+from coolpapers.store.venues import VenueListings
+from coolpapers.web import diagnose, edge, feature, render, spec, venue, venue_views, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
 from coolpapers.web.lookup import Lookup
 
@@ -94,16 +96,23 @@ class CardLinks:
     cite: str  # "arXiv:2309.16354v2"
     host: str  # "arxiv.org"
     time: int | None  # undated_ms
-    shown: list[tuple[str, str | None]]  # (author, link to their papers at the source)
-    hidden: list[tuple[str, str | None]]  # past MAX_AUTHORS, behind "Show all"
+    shown: list[venue.Author]  # name, link to their papers at the source, affiliation
+    hidden: list[venue.Author]  # past MAX_AUTHORS, behind "Show all"
+    path: str  # the paper's page here: /arxiv/<id>, /venue/<key>
+    venue: venue.CardVenue  # "ACL.2024 - Long", its other versions, affiliations
 
 
-def card_links(p: Paper, want: int | None = None) -> CardLinks:
-    """A card's links; at version `want` when the reader asked for one (2309.16354v1)."""
+def card_links(
+    p: Paper, want: int | str | None = None, venues: venue.VenueCards | None = None
+) -> CardLinks:
+    """A card's links; at version `want` when the reader asked for one (2309.16354v1).
+    `venues`: the site's, which looks up what the card shows of venues (a Site passes it;
+    without one, only what the page prefetched and the paper itself tell)."""
     source = registry.get(p.source)
-    at = links(p, want)
-    shown, hidden = views.authors_split(p)
+    at = links(p, want)  # type: ignore[arg-type]
     url = source.author_url
+    v = venues(p, url) if venues is not None else venue.card_venue(p, None, url)
+    n = views.MAX_AUTHORS  # as views.authors_split cuts them
     return CardLinks(
         at.page,
         at.pdf,
@@ -111,8 +120,10 @@ def card_links(p: Paper, want: int | None = None) -> CardLinks:
         source.cite(p.id, want or p.version),
         host(source),
         undated_ms(p),
-        [(a, url(a)) for a in shown],
-        [(a, url(a)) for a in hidden],
+        v.authors[:n],
+        v.authors[n:],
+        venue.path_of(p),
+        v,
     )
 
 
@@ -145,6 +156,8 @@ def make_env() -> Environment:
         links=links,
         host=host,
         card_links=card_links,
+        paper_path=venue.path_of,
+        citation_meta=venue.citation_meta,
         id_page=id_page,
         undated_ms=undated_ms,
         sources=registry.all_sources,
@@ -161,10 +174,13 @@ def make_env() -> Environment:
 
 @dataclass(slots=True)
 class FeedItem:
-    """What feed.xml expects of an entry: a paper and, on a listing, its announce type."""
+    """What feed.xml expects of an entry: a paper and, on a listing, its announce type (arXiv)
+    or its group ("ACL.2024 - Long") and status ("Reject"; "" for accepted) on a venue's."""
 
     paper: Paper
     kind: Kind | None = None
+    group: str | None = None
+    status: str = ""
 
 
 class Site:
@@ -186,6 +202,9 @@ class Site:
         self.env = make_env()
         # Pages without a listing day (search, related) date their cards by first announcement.
         self.env.globals["first_days"] = store.first_days
+        # The footer credits the sources whose metadata this instance shows: arXiv's, and each
+        # venue source with an edition here (not every source the code knows)
+        self.env.globals["sources"] = self.sources_shown
         self.cache = PageCache(
             store, ttl=settings.page_cache_ttl, max_bytes=settings.page_cache_bytes
         )
@@ -194,6 +213,18 @@ class Site:
         # Features look up what their card additions need for a whole page at once (e.g. the
         # search feature's keywords), not one query per card: called with the page's papers.
         self.prefetch: list[feature.Prefetch] = []
+        # What cards show of venues ("ACL.2024 - Long", an arXiv version, affiliations), for
+        # every page's cards: the first hook, so features find it done.
+        self.venue_cards = venue.VenueCards(store)
+        self.prefetch.append(self.venue_cards.prefetch)
+        self.env.globals["card_links"] = self.card_links
+
+    def card_links(self, p: Paper, want: int | str | None = None) -> CardLinks:
+        return card_links(p, want, self.venue_cards)
+
+    def sources_shown(self) -> list[Source]:
+        keys = {"arxiv"} | {e.source for e in VenueListings(self.store).all()}
+        return [s for s in registry.all_sources() if s.key in keys]
 
     def _prefetch(self, papers: Sequence[Paper]) -> None:
         for f in self.prefetch:
@@ -260,8 +291,16 @@ class Site:
             entry_time=entry_time,
         )
 
-    def papers_page(self, wanted: Sequence[str], versions: dict[str, int] | None = None) -> bytes:
-        """Papers by id; `versions`: the version asked for, where one was (2309.16354v1)."""
+    def papers_page(
+        self,
+        wanted: Sequence[str],
+        versions: dict[str, int | str] | None = None,
+        branch: str = "arxiv",
+    ) -> bytes:
+        """Papers by id; `versions`: the version asked for, where one was (2309.16354v1).
+        `branch`: the path they were asked under ("arxiv", "venue"), which names the page's
+        body (clients read it: the Zotero translator saves a venue's papers as conference
+        papers) and its feed."""
         got = self.lookup(wanted)
         found = got.found
         if got.pending:
@@ -271,6 +310,7 @@ class Site:
                 missing=got.missing,
                 reason=got.reason,
                 retry=got.retry,
+                body_id=branch,
             )
             raise _Pending(body.encode(), got.retry)
         if not found:
@@ -283,20 +323,32 @@ class Site:
             fetching=got.fetching,
             versions=versions or {},
             days=self.store.first_days(list(found)),
+            branch=branch,
+            body_id=branch,
         )
 
 
 def _missing(missing: Sequence[str], fetching: bool) -> views.NotFound:
-    """A 404 for ids that no page can show, true to why: with fetching off, arXiv was not asked."""
+    """A 404 for ids that no page can show, true to why: with fetching off, their source (arXiv,
+    a venue's) was not asked."""
     links = [id_page(i) for i in missing]
     names = ", ".join(missing)
+    where = " or ".join(dict.fromkeys(_source_name(i) for i in missing))
     if fetching:
-        return views.NotFound(f"No paper {names} on arXiv.", links)
+        return views.NotFound(f"No paper {names} on {where}.", links)
     return views.NotFound(
         f"{names} {'is' if len(missing) == 1 else 'are'} not in this instance's store "
-        "(it does not fetch papers from arXiv on demand).",
+        f"(it does not fetch papers from {where} on demand).",
         links,
     )
+
+
+def _source_name(key: str) -> str:
+    """arXiv's name is the one pages always said; a venue source's is long ("ACL Anthology")."""
+    try:
+        return registry.source_of(key).name
+    except BadId:
+        return "its source"
 
 
 def _respond(page: Page, request: Request) -> Response:
@@ -319,19 +371,8 @@ def _date(raw: str | None) -> date | None:
         raise views.NotFound(f"Bad date {raw!r}: use YYYY-MM-DD, e.g. 2025-03-18.") from e
 
 
-ALL = 1_000_000  # ?show=all; also the most any count or offset is read as (no day is longer)
-
-
-def _int(raw: str | None, what: str) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if raw == "all":
-        return ALL
-    try:
-        # clamped: no day is longer, and a number past SQL's integers must never reach a query
-        return max(-ALL, min(int(raw), ALL))
-    except ValueError as e:
-        raise views.NotFound(f"Bad {what} {raw!r}: a number is expected.") from e
+ALL = views.ALL
+_int = views.number
 
 
 # The parameters each kind of cached page reads, read once here for the page and its cache key.
@@ -378,6 +419,16 @@ def page_key(path: str, query: bytes) -> str | None:
                 args = _listing_args(q)
         except (views.NotFound, spec.BadSpec):
             return None
+    elif path == "/venue" or path.startswith("/venue/"):
+        try:
+            venue_args = venue.key_args(
+                path.removeprefix("/venue").removeprefix("/"), QueryParams(query.decode("latin-1"))
+            )
+        except views.NotFound:
+            return None
+        if venue_args is None:
+            return None
+        args = venue_args
     else:
         return None
     return path + "?" + urlencode(sorted((k, str(v)) for k, v in args.items() if v is not None))
@@ -434,10 +485,16 @@ def create_app(
         return await cached(
             request,
             lambda: site.html(
-                "home.html", H=views.home(site.days, store), watch=site.settings.watch
+                "home.html",
+                H=views.home(site.days, store),
+                C=venue_views.collections(store),
+                watch=site.settings.watch,
             ),
             "text/html; charset=utf-8",
         )
+
+    # The Venue branch (web/venue.py): its own paths, none under /arxiv/.
+    app.include_router(venue.routes(site, cached, not_found))
 
     @app.get(
         "/arxiv/{path:path}",
@@ -448,6 +505,10 @@ def create_app(
     async def arxiv(path: str, request: Request) -> Response:
         """A listing (categories), papers by id, or a listing's /feed (Atom) or /more."""
         q = request.query_params
+        moved = venue.from_arxiv(path)
+        if moved is not None:  # a venue paper's id: its page is /venue/<id>
+            query = request.scope["query_string"].decode("latin-1")
+            return RedirectResponse(moved + (f"?{query}" if query else ""), 301)
         # /arxiv/<spec>/feed and /arxiv/<spec>/more; an old-style id also has a '/'.
         head, _, tail = path.rpartition("/")
         try:

@@ -227,7 +227,8 @@ def build(site: Site) -> Parts:
         # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
         shown = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
         token = _snippets.set(shown)
-        prefetch_keywords([it.paper for it in res.items])
+        # every feature's card additions for the whole page at once (keywords, venues)
+        site._prefetch([it.paper for it in res.items])
         try:
 
             def link(page: int) -> str:
@@ -283,7 +284,14 @@ def build(site: Site) -> Parts:
             q = dict(request.query_params)
             q["sort"] = "date"
             res = await run_in_threadpool(run, q, per_page=50, snippets=False, branch=branch)
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # the feed changed when its newest entry did: a stable stamp for a stable result
+            # (now, only for an empty feed)
+            stamps = [t for it in res.items if (t := it.paper.updated or it.paper.published)]
+            ids = [it.paper.id for it in res.items]
+            days = await run_in_threadpool(site.store.first_days, ids) if ids else {}
+            stamps += [datetime(d.year, d.month, d.day) for d in days.values()]
+            newest = max(stamps) if stamps else datetime.now(UTC)
+            now = newest.strftime("%Y-%m-%dT%H:%M:%SZ")
             body = await run_in_threadpool(
                 site.html,
                 "feed.xml",
@@ -377,7 +385,13 @@ def build(site: Site) -> Parts:
         paper, items = got
         fragment = request.query_params.get("fragment") == "1"
         template = "_related.html" if fragment else "related.html"
-        body = await run_in_threadpool(site.html, template, paper=paper, items=items)
+
+        def render() -> bytes:
+            # in the thread that renders: the prefetched additions live in its context
+            site._prefetch([paper, *[it.paper for it in items]])
+            return site.html(template, paper=paper, items=items)
+
+        body = await run_in_threadpool(render)
         return HTMLResponse(body)
 
     @r.get(

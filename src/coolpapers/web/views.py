@@ -26,6 +26,7 @@ GROUPS = {
     Kind.REPLACE_CROSS: "Replacements (cross-lists)",
 }
 MAX_AUTHORS = 40
+ALL = 1_000_000  # ?show=all; also the most any count or offset is read as (no day is longer)
 
 
 class NotFound(LookupError):
@@ -34,6 +35,19 @@ class NotFound(LookupError):
     def __init__(self, message: str, suggestions: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.suggestions = suggestions or []
+
+
+def number(raw: str | None, what: str) -> int | None:
+    """A page's numeric parameter (?show=, ?offset=): None when absent, ALL for `all`."""
+    if raw is None or raw == "":
+        return None
+    if raw == "all":
+        return ALL
+    try:
+        # clamped: no day is longer, and a number past SQL's integers must never reach a query
+        return max(-ALL, min(int(raw), ALL))
+    except ValueError as e:
+        raise NotFound(f"Bad {what} {raw!r}: a number is expected.") from e
 
 
 @dataclass

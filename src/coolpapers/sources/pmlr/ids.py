@@ -33,7 +33,8 @@ from coolpapers.sources.base import BadId
 SUFFIX = "PMLR"
 SITE = "https://proceedings.mlr.press"
 
-_PAPER = r"[a-z0-9][a-z0-9_-]*"
+# a paper's id; never one ending in -supp, which names its supplement (v37/ioffe15-supp.pdf)
+_PAPER = r"[a-z0-9][a-z0-9_-]*(?<!-supp)"
 _VOLUME = r"[vr]\d{1,5}"
 _LOCAL = re.compile(rf"^(?P<paper>{_PAPER})@(?P<vol>{_VOLUME})$", re.IGNORECASE)
 # a path on PMLR's site (or JMLR W&CP's): /v336/x.html, /v336/x, /v336/x/x.pdf, /v336/x.pdf
