@@ -98,6 +98,8 @@ def test_search_pages_of_each_scope(both: Searcher) -> None:
     # the switch: the same query in every scope
     assert 'href="/search?query=learning&amp;mode=keyword&amp;show=100"' in page.text
     assert "<strong>conference papers</strong>" in page.text
+    # the box atop every page searches both branches
+    assert '<form class="top-search" action="/search"' in page.text
     arxiv = client.get("/arxiv/search?query=learning&mode=keyword&show=100").text
     assert "@ACL" not in arxiv and "@PMLR" not in arxiv
     mixed = client.get("/search?query=source:pmlr").text

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from coolpapers.config import Settings, get_settings
-from coolpapers.records import Kind, Paper
+from coolpapers.records import Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import taxonomy
 from coolpapers.sources.base import BadId, Fetcher, Links, Source
@@ -40,6 +40,7 @@ from coolpapers.store.venues import VenueListings
 from coolpapers.web import diagnose, edge, feature, render, spec, venue, venue_views, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
 from coolpapers.web.lookup import Lookup
+from coolpapers.web.views import FeedItem
 
 if TYPE_CHECKING:  # the features' services, set on the site by their features
     from coolpapers.llm.service import FaqService
@@ -170,17 +171,6 @@ def make_env() -> Environment:
         card_attrs=[],  # callables (Paper) -> Markup of attributes on div.paper (keywords)
     )
     return env
-
-
-@dataclass(slots=True)
-class FeedItem:
-    """What feed.xml expects of an entry: a paper and, on a listing, its announce type (arXiv)
-    or its group ("ACL.2024 - Long") and status ("Reject"; "" for accepted) on a venue's."""
-
-    paper: Paper
-    kind: Kind | None = None
-    group: str | None = None
-    status: str = ""
 
 
 class Site:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
@@ -52,12 +51,6 @@ _keywords: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.Con
 _snippets: contextvars.ContextVar[dict[str, Snippet] | None] = contextvars.ContextVar(
     "search_snippets", default=None
 )
-
-
-@dataclass(slots=True)
-class _FeedItem:
-    paper: Paper
-    kind: None = None
 
 
 # An id as a page sends it (2309.16354, hep-th/9901001v2): ids are never longer.
@@ -301,7 +294,7 @@ def build(site: Site) -> Parts:
                 title=f"{res.query} · Cool Papers search",
                 subtitle=f"Newest {what} matching {res.query!r}: {res.total} in all",
                 updated=now,
-                items=[_FeedItem(it.paper) for it in res.items],
+                items=[views.FeedItem(it.paper) for it in res.items],
                 entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else now,
             )
             return Response(body, media_type="application/atom+xml; charset=utf-8")

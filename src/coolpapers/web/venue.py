@@ -39,7 +39,7 @@ from coolpapers.store import venues as store_venues
 from coolpapers.store.venues import Edition, VenueListings
 from coolpapers.web import venue_views
 from coolpapers.web.venue_views import STATUS_ALL, STATUSES, VenuePage
-from coolpapers.web.views import NotFound, number
+from coolpapers.web.views import FeedItem, NotFound, number
 
 if TYPE_CHECKING:
     from coolpapers.web.app import Site
@@ -367,8 +367,6 @@ def feed(
     path: str,
     html_path: str,
 ) -> bytes:
-    from coolpapers.web.app import FeedItem  # app.py imports this module
-
     V = venue_views.page(site.store, eds, group, status == STATUS_ALL)
     stamp = _stamp(max((e.added for e in eds), default=None))
     return site.html(

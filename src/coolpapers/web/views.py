@@ -133,6 +133,17 @@ def listing(
     )
 
 
+@dataclass(slots=True)
+class FeedItem:
+    """What feed.xml expects of an entry: a paper and, on a listing, its announce type (arXiv)
+    or its group ("ACL.2024 - Long") and status ("Reject"; "" for accepted) on a venue's."""
+
+    paper: Paper
+    kind: Kind | None = None
+    group: str | None = None
+    status: str = ""
+
+
 @dataclass
 class Archive:
     code: str

@@ -14,17 +14,15 @@ so an id alone has no PDF link. Cheap to import: registry loads it for every id 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coolpapers.sources.aaai import ids
 from coolpapers.sources.aaai.ids import OJS, AaaiId
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace
+from coolpapers.sources.base import BadId, Links, Pace
+from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
-    from coolpapers.config import Settings
     from coolpapers.records import Paper
-    from coolpapers.store.listings import Listings
-    from coolpapers.store.store import Store
 
 PACE = Pace(
     key="aaai.pace",
@@ -34,7 +32,7 @@ PACE = Pace(
 )
 
 
-class AaaiSource:
+class AaaiSource(VenueSource):
     """AAAI's proceedings as a `Source`: public ids `<article id>@AAAI`."""
 
     key = "aaai"
@@ -50,15 +48,6 @@ class AaaiSource:
 
     def format_id(self, local: str, version: int | str | None = None) -> str:
         return ids.format_id(local, version)
-
-    def links(self, paper: Paper) -> Links:
-        built = self.id_links(paper.id)
-        page, pdf = paper.extra.get("page"), paper.extra.get("pdf")
-        return Links(
-            page=page if isinstance(page, str) and page else built.page,
-            pdf=pdf if isinstance(pdf, str) and pdf else built.pdf,
-            html=None,
-        )
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         try:
@@ -84,14 +73,6 @@ class AaaiSource:
         from coolpapers.sources.aaai.bibtex import bibtex
 
         return bibtex(paper)
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None  # imported from paperlists files, never fetched page by page
-
-    def listings(self, store: Store) -> Listings[Any] | None:
-        from coolpapers.store.venues import VenueListings
-
-        return VenueListings(store, self.key)
 
 
 SOURCE = AaaiSource()

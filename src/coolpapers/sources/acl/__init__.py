@@ -13,17 +13,15 @@ Cheap to import: registry loads it for every id it parses.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coolpapers.sources.acl import ids
 from coolpapers.sources.acl.ids import SITE, AclId
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace
+from coolpapers.sources.base import BadId, Links, Pace
+from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
-    from coolpapers.config import Settings
     from coolpapers.records import Paper
-    from coolpapers.store.listings import Listings
-    from coolpapers.store.store import Store
 
 PACE = Pace(
     key="aclanthology.pace",
@@ -33,7 +31,7 @@ PACE = Pace(
 )
 
 
-class AclSource:
+class AclSource(VenueSource):
     """The ACL Anthology as a `Source`: public ids `<anthology id>@ACL`."""
 
     key = "acl"
@@ -82,14 +80,6 @@ class AclSource:
         from coolpapers.sources.acl.bibtex import bibtex
 
         return bibtex(paper)
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None  # imported from the Anthology's data files, never fetched page by page
-
-    def listings(self, store: Store) -> Listings[Any] | None:
-        from coolpapers.store.venues import VenueListings
-
-        return VenueListings(store, self.key)
 
 
 def _local(text: str) -> str:

@@ -12,17 +12,15 @@ Cheap to import: registry loads it for every id it parses.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace
+from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.cvf import ids
 from coolpapers.sources.cvf.ids import SITE, CvfId
+from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
-    from coolpapers.config import Settings
     from coolpapers.records import Paper
-    from coolpapers.store.listings import Listings
-    from coolpapers.store.store import Store
 
 PACE = Pace(
     key="cvf.pace",
@@ -32,7 +30,7 @@ PACE = Pace(
 )
 
 
-class CvfSource:
+class CvfSource(VenueSource):
     """CVF open access as a `Source`: public ids `<page name>@CVF`."""
 
     key = "cvf"
@@ -49,16 +47,6 @@ class CvfSource:
 
     def format_id(self, local: str, version: int | str | None = None) -> str:
         return ids.format_id(local, version)
-
-    def links(self, paper: Paper) -> Links:
-        # the stored URLs where the import had them (a workshop's folder is in no name)
-        built = self.id_links(paper.id)
-        page, pdf = paper.extra.get("page"), paper.extra.get("pdf")
-        return Links(
-            page=page if isinstance(page, str) and page else built.page,
-            pdf=pdf if isinstance(pdf, str) and pdf else built.pdf,
-            html=None,
-        )
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         try:
@@ -83,14 +71,6 @@ class CvfSource:
         from coolpapers.sources.cvf.bibtex import bibtex
 
         return bibtex(paper)
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None  # imported from paperlists files, never fetched page by page
-
-    def listings(self, store: Store) -> Listings[Any] | None:
-        from coolpapers.store.venues import VenueListings
-
-        return VenueListings(store, self.key)
 
 
 def _local(text: str) -> str:

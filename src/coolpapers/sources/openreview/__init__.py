@@ -15,17 +15,15 @@ loads it for every id it parses.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace
+from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.openreview import ids
 from coolpapers.sources.openreview.ids import SITE, OpenReviewId
+from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
-    from coolpapers.config import Settings
     from coolpapers.records import Paper
-    from coolpapers.store.listings import Listings
-    from coolpapers.store.store import Store
 
 PACE = Pace(
     key="openreview.pace",
@@ -40,7 +38,7 @@ PACE = Pace(
 )
 
 
-class OpenReviewSource:
+class OpenReviewSource(VenueSource):
     """OpenReview as a `Source`: public ids `<forum>@OpenReview`."""
 
     key = "openreview"
@@ -98,14 +96,6 @@ class OpenReviewSource:
         from coolpapers.sources.openreview.bibtex import bibtex
 
         return bibtex(paper)
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None  # harvested per venue (api.run_harvest), never fetched on a page view
-
-    def listings(self, store: Store) -> Listings[Any] | None:
-        from coolpapers.store.venues import VenueListings
-
-        return VenueListings(store)
 
 
 def _local(text: str) -> str:

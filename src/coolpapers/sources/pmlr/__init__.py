@@ -14,17 +14,15 @@ is no fetcher, and `pace` only paces what reads its PDFs (the FAQ). Keys are
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from coolpapers.sources.base import BadId, Fetcher, Links, Pace
+from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.pmlr import ids
 from coolpapers.sources.pmlr.ids import SITE, PmlrId
+from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
-    from coolpapers.config import Settings
     from coolpapers.records import Paper
-    from coolpapers.store.listings import Listings
-    from coolpapers.store.store import Store
 
 PACE = Pace(
     key="pmlr.pace",
@@ -34,7 +32,7 @@ PACE = Pace(
 )
 
 
-class PmlrSource:
+class PmlrSource(VenueSource):
     """PMLR as a `Source`: public ids `<paper>@<volume>@PMLR`."""
 
     key = "pmlr"
@@ -86,14 +84,6 @@ class PmlrSource:
         from coolpapers.sources.pmlr.bibtex import bibtex
 
         return bibtex(paper)
-
-    def fetcher(self, store: Store, settings: Settings) -> Fetcher | None:
-        return None  # imported from the volumes' files, never fetched page by page
-
-    def listings(self, store: Store) -> Listings[Any] | None:
-        from coolpapers.store.venues import VenueListings
-
-        return VenueListings(store, self.key)
 
 
 def _local(text: str) -> str:
