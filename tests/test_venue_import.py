@@ -16,7 +16,7 @@ from coolpapers.config import get_settings
 from coolpapers.records import Batch, Paper
 from coolpapers.sources import formats
 from coolpapers.sources.acl import anthology
-from coolpapers.sources.versions import family, link_versions, norm_title
+from coolpapers.sources.versions import _other_name, family, head, link_versions, norm_title
 from coolpapers.store import Store
 from coolpapers.store.venues import VenueListings, linked
 from tests.conftest import SAMPLE, shared
@@ -112,6 +112,20 @@ def test_versions_are_linked_by_source_doi_and_title(store: Store) -> None:
                 _paper("2401.00003", "Something else entirely here", "B C", "arxiv", doi="10.1/X"),
                 _paper("2401.00004", "Same Title But Another Author", "Ann Other", "arxiv"),
                 _paper("2401.00005", "Short Title", "D E", "arxiv"),
+                # a sequel by the same lab: many words and people shared, another name
+                _paper(
+                    "2401.00007",
+                    "EasyEdit2: An Easy-to-use Steering Framework for Editing Large Language "
+                    "Models",
+                    "Ziwen Xu",
+                    "arxiv",
+                ),
+                _paper(
+                    "2401.00006",
+                    "Scaling Laws of Synthetic Data for Language Models",
+                    "Zeyu Qin",
+                    "arxiv",
+                ),
                 # the venue versions
                 _paper(
                     "v1@ACL",
@@ -124,20 +138,32 @@ def test_versions_are_linked_by_source_doi_and_title(store: Store) -> None:
                 _paper("v4@ACL", "Same Title But Another Author", "Someone Else", "acl"),
                 _paper("v5@ACL", "Short Title", "D E", "acl"),
                 _paper("v6@ACL", "Not on arXiv here", "F G", "acl", extra={"arxiv": "2402.9"}),
+                _paper(
+                    "v8@ACL",
+                    "EasyEdit: An Easy-to-use Knowledge Editing Framework for Large Language "
+                    "Models",
+                    "Ziwen Xu",
+                    "acl",
+                ),
+                # the title edited between versions, by the same people
+                _paper(
+                    "v7@ACL", "Scaling Laws of Synthetic Data for Language Model", "Zeyu Qin", "acl"
+                ),
             ]
         )
     )
     report = link_versions(store)
-    assert report.venue_papers == 6
-    assert report.pairs == {"title": 1, "source": 1, "doi": 1}
-    got = linked(store, ["v1@ACL", "v2@ACL", "v3@ACL", "v4@ACL", "v5@ACL", "2401.00001"])
+    assert report.venue_papers == 8
+    assert report.pairs == {"title": 1, "source": 1, "doi": 1, "similar": 1}
+    got = linked(store, [f"v{n}@ACL" for n in range(1, 9)] + ["2401.00001"])
     assert got == {
         "v1@ACL": ["2401.00001"],
         "v2@ACL": ["2401.00002"],
         "v3@ACL": ["2401.00003"],
+        "v7@ACL": ["2401.00006"],
         "2401.00001": ["v1@ACL"],
     }
-    assert link_versions(store).linked == 3  # again: the same pairs, nothing doubled
+    assert link_versions(store).linked == 4  # again: the same pairs, nothing doubled
 
 
 def test_title_and_name_normalisation() -> None:
@@ -145,3 +171,9 @@ def test_title_and_name_normalisation() -> None:
     assert norm_title("Schrödinger's $\\ell_1$ Cat") == "schrodinger s cat"
     assert family("Marie-Catherine de Marneffe") == "marneffe"
     assert family("Zoë Müller") == "muller" and family("") == ""
+    assert head("EasyEdit2: An Easy-to-use Steering Framework") == "easyedit2"
+    assert head("A Study: Of Many Many Long Words Before") == "a study"
+    assert head("No Colon Here") == "" and head("One two three four five: x") == ""
+    assert _other_name("easyedit", "easyedit2")
+    assert not _other_name("evalagent", "evalagents") and not _other_name("", "x")
+    assert not _other_name("saes improve unlearning", "saes can improve unlearning")
