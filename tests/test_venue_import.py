@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,19 @@ def test_title_and_name_normalisation() -> None:
     assert _other_name("easyedit", "easyedit2")
     assert not _other_name("evalagent", "evalagents") and not _other_name("", "x")
     assert not _other_name("saes improve unlearning", "saes can improve unlearning")
+
+
+def test_an_import_without_venue_files_compares_only_its_own_arxiv_papers(store: Store) -> None:
+    title = "A Sufficiently Long Title About Linking Versions"
+    store.write(Batch(papers=[_paper("old@ACL", title, "Ada Lovelace", "acl")]))
+    store.write(Batch(papers=[_paper("2401.00010", title, "Ada Lovelace", "arxiv")]))
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=1)
+    assert link_versions(store, arxiv_since=later).linked == 0  # stored before: not read
+    assert link_versions(store).linked == 1  # a whole pass finds it
+    since = datetime.now(UTC).replace(tzinfo=None)  # the next writes are stored after it
+    store.write(Batch(papers=[_paper("new@ACL", "Another Long Title For The Test", "B C", "acl")]))
+    store.write(
+        Batch(papers=[_paper("2401.00011", "Another Long Title For The Test", "B C", "arxiv")])
+    )
+    assert link_versions(store, arxiv_since=since).pairs == {"title": 1}
+    assert linked(store, ["new@ACL"]) == {"new@ACL": ["2401.00011"]}

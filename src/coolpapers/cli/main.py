@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -59,6 +60,7 @@ def import_(
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(map(str, missing))}")
     store = _store()
+    started = datetime.now(UTC).replace(tzinfo=None)  # papers.ingested is naive UTC
     venue = VenueReport()
     arxiv: list[Path] = []
     for f in files:
@@ -95,7 +97,8 @@ def import_(
     # a venue paper and its arXiv version, whichever came first: linked both ways
     from coolpapers.sources.versions import link_versions
 
-    linked = link_versions(store)
+    # no venue file: only the arXiv papers this import stored can have a new pair
+    linked = link_versions(store, None if venue.files else started)
     if linked.venue_papers:
         how = ", ".join(f"{n} by {k}" for k, n in sorted(linked.pairs.items())) or "none"
         console.print(

@@ -6,9 +6,10 @@ and the page and PDF URLs a record carried win over those built from its id.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar
 
-from coolpapers.sources.base import Fetcher, Links
+from coolpapers.sources.base import BadId, Fetcher, Links, SourceId
 
 if TYPE_CHECKING:
     from coolpapers.config import Settings
@@ -19,11 +20,32 @@ if TYPE_CHECKING:
 
 class VenueSource:
     """Defaults for a conference source; a subclass sets the `Source` attributes (key, name,
-    suffix, pace, homepage, credit) and its ids, and overrides what differs."""
+    pace, homepage, credit) and `ids`, its ids module, and overrides what differs.
+
+    `ids` is what every venue source's ids module provides: `SUFFIX`, `parse(text)`,
+    `format_id(local, version)` and `local_of(text)` (a local id from any accepted form)."""
 
     key: str
+    ids: ClassVar[ModuleType]
     credit: str | None = None
     category_scheme: str | None = None  # venues have no category scheme of arXiv's kind
+
+    @property
+    def suffix(self) -> str | None:
+        return str(self.ids.SUFFIX)
+
+    def parse_id(self, text: str) -> SourceId:
+        return self.ids.parse(text)  # type: ignore[no-any-return]
+
+    def format_id(self, local: str, version: int | str | None = None) -> str:
+        return str(self.ids.format_id(local, version))
+
+    def local(self, text: str) -> str:
+        """A local id from a local id or a key (pages pass a Paper's `id`, its key)."""
+        try:
+            return str(self.ids.local_of(text))
+        except BadId:
+            return text.strip().removesuffix(f"@{self.ids.SUFFIX}")
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         raise NotImplementedError

@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from coolpapers.sources.arxiv import ids as arxiv_ids
 from coolpapers.sources.base import BadId
@@ -78,7 +79,7 @@ class LinkReport:
         return sum(self.pairs.values())
 
 
-def find(store: Store) -> Iterator[tuple[str, str, str]]:
+def find(store: Store, arxiv_since: datetime | None = None) -> Iterator[tuple[str, str, str]]:
     """(venue key, arXiv key, how) for every pair found in the store, strongest evidence
     first for each venue paper. Reads every venue paper, then streams arXiv's papers once."""
     venue: dict[str, tuple[str, str, str | None, str | None]] = {}  # key -> title, fam, doi, ax
@@ -106,10 +107,13 @@ def find(store: Store) -> Iterator[tuple[str, str, str]]:
             by_doi.setdefault(doi, []).append(key)
         if ax:
             by_arxiv.setdefault(ax, []).append(key)
+    sql = "SELECT id, title, authors, doi FROM papers WHERE source = 'arxiv'"
+    params: tuple[object, ...] = ()
+    if arxiv_since is not None:  # only arXiv papers stored since (a daily import's)
+        sql += " AND ingested >= ?"
+        params = (arxiv_since,)
     with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT id, title, authors, doi FROM papers WHERE source = 'arxiv'"
-        )
+        rows = conn.exec_driver_sql(store._sql(sql), params)
         for key, title, authors, doi in rows:
             for v in by_arxiv.get(key, ()):
                 yield v, key, "source"
@@ -132,10 +136,12 @@ def find(store: Store) -> Iterator[tuple[str, str, str]]:
                         yield v, key, "similar"
 
 
-def link_versions(store: Store) -> LinkReport:
-    """Find every pair (see `find`) and store it; idempotent. Returns what was found."""
+def link_versions(store: Store, arxiv_since: datetime | None = None) -> LinkReport:
+    """Find every pair (see `find`) and store it; idempotent. Returns what was found.
+    `arxiv_since`: compare only the arXiv papers stored since then (an import that brought
+    no venue papers need not read every arXiv paper again)."""
     best: dict[tuple[str, str], str] = {}
-    for v, a, how in find(store):
+    for v, a, how in find(store, arxiv_since):
         old = best.get((v, a))
         if old is None or STRENGTH[how] > STRENGTH[old]:
             best[(v, a)] = how

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coolpapers.sources.aaai import ids
-from coolpapers.sources.aaai.ids import OJS, AaaiId
+from coolpapers.sources.aaai.ids import OJS
 from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.venue import VenueSource
 
@@ -37,17 +37,11 @@ class AaaiSource(VenueSource):
 
     key = "aaai"
     name = "AAAI"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = OJS
     credit: str | None = None  # no licence stated for the metadata
     category_scheme: str | None = None
-
-    def parse_id(self, text: str) -> AaaiId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         try:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coolpapers.sources.acl import ids
-from coolpapers.sources.acl.ids import SITE, AclId
+from coolpapers.sources.acl.ids import SITE
 from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.venue import VenueSource
 
@@ -36,7 +36,7 @@ class AclSource(VenueSource):
 
     key = "acl"
     name = "ACL Anthology"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = f"{SITE}/"
     # The Anthology's materials (its metadata included) are CC BY 4.0 since 2016, which asks
@@ -44,23 +44,17 @@ class AclSource(VenueSource):
     credit: str | None = "CC BY 4.0"
     category_scheme: str | None = None
 
-    def parse_id(self, text: str) -> AclId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
-
     def links(self, paper: Paper) -> Links:
         # `<id>.pdf` is always the latest revision: no version in the stored paper's links
         return self.id_links(paper.id)
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
-        at = _local(local)
+        at = self.local(local)
         pdf = f"{at}v{version}" if version else at
         return Links(page=f"{SITE}/{at}/", pdf=f"{SITE}/{pdf}.pdf", html=None)
 
     def cite(self, local: str, version: int | str | None = None) -> str:
-        at = _local(local)
+        at = self.local(local)
         return f"ACL Anthology {at}v{version}" if version else f"ACL Anthology {at}"
 
     def author_url(self, name: str) -> str | None:
@@ -80,14 +74,6 @@ class AclSource(VenueSource):
         from coolpapers.sources.acl.bibtex import bibtex
 
         return bibtex(paper)
-
-
-def _local(text: str) -> str:
-    """A local id from a local id or a key (pages pass a Paper's `id`, its key)."""
-    try:
-        return ids.local_of(text)
-    except BadId:
-        return text.removesuffix(f"@{ids.SUFFIX}")
 
 
 SOURCE = AclSource()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.cvf import ids
-from coolpapers.sources.cvf.ids import SITE, CvfId
+from coolpapers.sources.cvf.ids import SITE
 from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
@@ -35,18 +35,12 @@ class CvfSource(VenueSource):
 
     key = "cvf"
     name = "CVF Open Access"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = f"{SITE}/"
     # CVF's site states no licence for its metadata (nor do the paperlists files): no credit.
     credit: str | None = None
     category_scheme: str | None = None
-
-    def parse_id(self, text: str) -> CvfId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         try:
@@ -56,7 +50,7 @@ class CvfSource(VenueSource):
         return Links(page=page, pdf=pdf, html=None)
 
     def cite(self, local: str, version: int | str | None = None) -> str:
-        return f"CVF {_local(local)}"
+        return f"CVF {self.local(local)}"
 
     def author_url(self, name: str) -> str | None:
         return None  # CVF's site has no author pages nor a name search
@@ -71,14 +65,6 @@ class CvfSource(VenueSource):
         from coolpapers.sources.cvf.bibtex import bibtex
 
         return bibtex(paper)
-
-
-def _local(text: str) -> str:
-    """A local id from a local id or a key (pages pass a Paper's `id`, its key)."""
-    try:
-        return ids.local_of(text)
-    except BadId:
-        return text.removesuffix(f"@{ids.SUFFIX}")
 
 
 SOURCE = CvfSource()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.ijcai import ids
-from coolpapers.sources.ijcai.ids import SITE, IjcaiId
+from coolpapers.sources.ijcai.ids import SITE
 from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
@@ -34,17 +34,11 @@ class IjcaiSource(VenueSource):
 
     key = "ijcai"
     name = "IJCAI"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = f"{SITE}/proceedings/"
     credit: str | None = None  # no licence stated for the metadata
     category_scheme: str | None = None
-
-    def parse_id(self, text: str) -> IjcaiId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
         try:

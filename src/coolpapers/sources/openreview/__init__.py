@@ -17,9 +17,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from coolpapers.sources.base import BadId, Links, Pace
+from coolpapers.sources.base import Links, Pace
 from coolpapers.sources.openreview import ids
-from coolpapers.sources.openreview.ids import SITE, OpenReviewId
+from coolpapers.sources.openreview.ids import SITE
 from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
@@ -43,19 +43,13 @@ class OpenReviewSource(VenueSource):
 
     key = "openreview"
     name = "OpenReview"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = f"{SITE}/"
     # OpenReview's terms ask for no attribution line; each paper carries its own licence
     # (Paper.license, from the note).
     credit: str | None = None
     category_scheme: str | None = None
-
-    def parse_id(self, text: str) -> OpenReviewId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
 
     def links(self, paper: Paper) -> Links:
         links = self.id_links(paper.id)
@@ -69,11 +63,11 @@ class OpenReviewSource(VenueSource):
         return links
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
-        forum = _local(local)
+        forum = self.local(local)
         return Links(page=f"{SITE}/forum?id={forum}", pdf=f"{SITE}/pdf?id={forum}", html=None)
 
     def cite(self, local: str, version: int | str | None = None) -> str:
-        return f"OpenReview {_local(local)}"
+        return f"OpenReview {self.local(local)}"
 
     def author_url(self, name: str) -> str | None:
         # Profiles are keyed by tilde ids (~First_Last1), which a name does not tell apart;
@@ -96,14 +90,6 @@ class OpenReviewSource(VenueSource):
         from coolpapers.sources.openreview.bibtex import bibtex
 
         return bibtex(paper)
-
-
-def _local(text: str) -> str:
-    """A forum id from a forum id or a key (pages pass a Paper's `id`, its key)."""
-    try:
-        return ids.local_of(text)
-    except BadId:
-        return text.strip().removesuffix(f"@{ids.SUFFIX}")
 
 
 SOURCE = OpenReviewSource()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from coolpapers.sources.base import BadId, Links, Pace
 from coolpapers.sources.pmlr import ids
-from coolpapers.sources.pmlr.ids import SITE, PmlrId
+from coolpapers.sources.pmlr.ids import SITE
 from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class PmlrSource(VenueSource):
 
     key = "pmlr"
     name = "PMLR"
-    suffix: str | None = ids.SUFFIX
+    ids = ids
     pace = PACE
     homepage = f"{SITE}/"
     # PMLR's site is said to license its metadata CC BY 4.0, but nothing in the volume files
@@ -46,14 +46,8 @@ class PmlrSource(VenueSource):
     credit: str | None = None
     category_scheme: str | None = None
 
-    def parse_id(self, text: str) -> PmlrId:
-        return ids.parse(text)
-
-    def format_id(self, local: str, version: int | str | None = None) -> str:
-        return ids.format_id(local, version)
-
     def links(self, paper: Paper) -> Links:
-        at = _local(paper.id)
+        at = self.local(paper.id)
         pdf = paper.extra.get("pdf")  # recent volumes link the copy in their repository
         return Links(
             page=ids.page_url(at),
@@ -62,11 +56,11 @@ class PmlrSource(VenueSource):
         )
 
     def id_links(self, local: str, version: int | str | None = None) -> Links:
-        at = _local(local)  # PMLR has no versions: a corrected PDF replaces the old one
+        at = self.local(local)  # PMLR has no versions: a corrected PDF replaces the old one
         return Links(page=ids.page_url(at), pdf=ids.pdf_url(at), html=None)
 
     def cite(self, local: str, version: int | str | None = None) -> str:
-        paper, vol = ids.split(_local(local))
+        paper, vol = ids.split(self.local(local))
         return f"PMLR {vol} {paper}"
 
     def author_url(self, name: str) -> str | None:
@@ -85,11 +79,10 @@ class PmlrSource(VenueSource):
 
         return bibtex(paper)
 
-
-def _local(text: str) -> str:
-    """A local id from a local id or a key (pages pass a Paper's `id`, its key); BadId for
-    neither (no address can be built without a volume)."""
-    return ids.local_of(text)
+    def local(self, text: str) -> str:
+        """A local id from a local id or a key; BadId for neither (no address can be built
+        without a volume)."""
+        return ids.local_of(text)
 
 
 SOURCE = PmlrSource()
