@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -188,20 +188,7 @@ class VenueListings:
         """Every edition (of `source`), oldest first: by year, then day, then name."""
         with self.store.engine.connect() as conn:
             rows = list(conn.exec_driver_sql(_EDITIONS))
-        out = [
-            Edition(
-                c,
-                e,
-                s,
-                _as_date(d) if d is not None else None,
-                a if isinstance(a, datetime) else datetime.fromisoformat(a),
-                listed,
-                total,
-                tuple(Group(*g) for g in json.loads(groups)),
-            )
-            for c, e, s, d, a, listed, total, groups in rows
-            if self.source is None or s == self.source
-        ]
+        out = [_edition(r) for r in rows if self.source is None or r[2] == self.source]
         out.sort(key=_edition_order)
         return out
 
@@ -212,21 +199,9 @@ class VenueListings:
                 self.store._sql(_EDITIONS + " WHERE collection = ? AND edition = ?"),
                 (collection, edition),
             ).first()
-        if row is None:
+        if row is None or (self.source is not None and row[2] != self.source):
             return None
-        c, e, s, d, a, listed, total, groups = row
-        if self.source is not None and s != self.source:
-            return None
-        return Edition(
-            c,
-            e,
-            s,
-            _as_date(d) if d is not None else None,
-            a if isinstance(a, datetime) else datetime.fromisoformat(a),
-            listed,
-            total,
-            tuple(Group(*g) for g in json.loads(groups)),
-        )
+        return _edition(row)
 
     def groups(self, edition: str) -> list[str]:
         found = self.edition(edition)
@@ -351,6 +326,21 @@ def linked(store: Store, keys: Sequence[str]) -> dict[str, list[str]]:
     for v in out.values():
         v.sort()
     return out
+
+
+def _edition(row: Sequence[Any]) -> Edition:
+    """An Edition from a venue_editions row (_EDITIONS' columns)."""
+    c, e, s, d, a, listed, total, groups = row
+    return Edition(
+        c,
+        e,
+        s,
+        _as_date(d) if d is not None else None,
+        a if isinstance(a, datetime) else datetime.fromisoformat(a),
+        listed,
+        total,
+        tuple(Group(*g) for g in json.loads(groups)),
+    )
 
 
 def _as_date(v: date | str) -> date:
