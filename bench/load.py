@@ -46,6 +46,7 @@ from _common import (
     COOLPAPERS,
     DAILY,
     PG_URL,
+    SHARED,
     daily_files,
     free_port,
     machine_note,
@@ -92,6 +93,53 @@ def urls_for(ids: list[str], days: list[str]) -> list[str]:
     out += [f"/arxiv/related/{i}" for i in ids[80:85]]
     out += ["/api/counters?ids=" + ",".join(ids[:20]), "/api/keywords?ids=" + ",".join(ids[:20])]
     return out + HOSTILE
+
+
+VENUE_FILES = [
+    *sorted((SHARED / "data" / "venues" / "acl-anthology").glob("*.xml.gz")),
+    *sorted((SHARED / "data" / "venues" / "paperlists").glob("*.json.gz")),
+    SHARED / "data" / "venues" / "pmlr" / "v336",
+]
+
+
+def venue_urls(db_url: str) -> list[str]:
+    """The Venue branch's pages (--venues): editions (ACL.2024 is 933 papers, as big as
+    the biggest arXiv day of a category), groups, unions, papers by id, feeds, searches of
+    one branch and of both, and an unknown edition (a 404 naming the closest)."""
+    from coolpapers.store import Store
+    from coolpapers.store.venues import VenueListings
+
+    store = Store.open(db_url)
+    venues = VenueListings(store)
+    keys = [k for k, _ in venues.entries([], [], "ACL.2024")][:20]
+    keys += [k for k, _ in venues.entries([], [], "ICLR.2018")][:10]
+    store.engine.dispose()
+    out = ["/venue", "/venue/ACL.2024", "/venue/ICLR.2018", "/venue/CVPR.2019"] * 3
+    out += ["/venue/ACL.2024?show=all", "/venue/ACL.2024/more?offset=50", "/venue/ACL"]
+    out += ["/venue/ICLR.2018?group=Oral", "/venue/ACL.2024,EACL.2024", "/venue/ACL.2024/feed"]
+    out += ["/venue/latest/feed", "/venue/NOPE.2024", "/venue/ACL.2024?status=all"]
+    out += [f"/venue/{k}" for k in keys]
+    out += ["/venue/" + ",".join(keys[:5])]
+    words = ["dialogue", "machine translation", "adversarial", "segmentation"]
+    out += [f"/venue/search?query={w}" for w in words] + [f"/search?query={w}" for w in words]
+    return out
+
+
+def kind(url: str) -> str:
+    """The page kind a URL asks for, for the latency table."""
+    path = url.removeprefix("POST ").split("?")[0]
+    parts = path.strip("/").split("/")
+    if "search" in parts:
+        return "search"
+    if parts[0] == "venue":
+        if len(parts) == 1 or parts[-1] == "feed":
+            return "venue index/feed"
+        return "venue paper" if "@" in path else "venue listing"
+    if parts[0] == "arxiv" and len(parts) > 1:
+        if parts[-1] in ("feed", "more") or not parts[1][:1].isdigit():
+            return "arxiv listing" if parts[-1] != "feed" else "arxiv feed"
+        return "arxiv paper"
+    return parts[0] or "home"
 
 
 def sample_ids(db_url: str) -> tuple[list[str], list[str]]:
@@ -170,6 +218,7 @@ def main() -> int:
     ap.add_argument("--more", type=int, default=60, help="daily files imported during the load")
     ap.add_argument("--no-indexer", action="store_true", help="serve without its search indexer")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--venues", action="store_true", help="import and load the Venue branch too")
     a = ap.parse_args()
 
     files = daily_files(DAILY)
@@ -191,14 +240,15 @@ def main() -> int:
     serve = importer = None
     try:
         t = time.perf_counter()
-        rc = cli(["import", *map(str, base_files)], db_url, out / "import-base.log").wait()
+        first = [*base_files, *(VENUE_FILES if a.venues else [])]
+        rc = cli(["import", *map(str, first)], db_url, out / "import-base.log").wait()
         if rc:
             print(f"base import failed ({rc}); see {out / 'import-base.log'}")
             return 1
         took_import = time.perf_counter() - t
         print(f"{a.backend}: imported {len(base_files)} daily files in {took_import:.1f} s")
         ids, days = sample_ids(db_url)
-        urls = urls_for(ids, days)
+        urls = urls_for(ids, days) + (venue_urls(db_url) if a.venues else [])
         port = free_port()
         # serve_env turns the indexer off for the other benches; a real instance runs it
         indexer = {"COOLPAPERS_SEARCH_INDEX_IN_SERVE": "false" if a.no_indexer else "true"}
@@ -229,6 +279,12 @@ def main() -> int:
         print(f"5xx: {fives}   transport errors: {failed}   poisoned pages: {poisoned}")
         for line in bad:
             print("  " + line)
+        by_kind: dict[str, list[float]] = {}
+        for x, u in lat:
+            by_kind.setdefault(kind(u), []).append(x * 1000)
+        for k, v in sorted(by_kind.items()):
+            print(f"  {k:18s} {len(v):6d} requests  p50 {percentile(v, 50):7.1f} ms  "
+                  f"p99 {percentile(v, 99):7.1f} ms")  # fmt: skip
         print("slowest: " + ", ".join(f"{x * 1000:.0f} ms {u}" for x, u in sorted(lat)[-5:]))
         return 1 if fives or failed or poisoned else 0
     finally:

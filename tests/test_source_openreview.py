@@ -37,13 +37,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from coolpapers.config import Settings
 from coolpapers.records import Batch, Paper
 from coolpapers.sources import registry
 from coolpapers.sources.base import BadId, Links, Source
-from coolpapers.sources.http import FetchError
+from coolpapers.sources.http import Clients, FetchError
 from coolpapers.sources.openreview import SOURCE, OpenReviewSource, api, editions
 from coolpapers.sources.openreview.bibtex import key
 from coolpapers.store.store import Store
@@ -768,3 +769,41 @@ def test_checkpoints_read_back() -> None:
     assert api.decode_checkpoint(api.encode_checkpoint(2000, {"Oral": 3})) == (2000, {"Oral": 3})
     assert api.decode_checkpoint("1000") == (1000, {})
     assert api.decode_checkpoint("{broken") == (0, {})
+
+
+# ---- the FAQ's PDFs ------------------------------------------------------------------------------
+
+
+def _pdf_requests(settings: Settings, url: str) -> list[httpx.Request]:
+    """The requests `Clients` (the FAQ's fetcher) sends for `url`: a PDF, after one redirect
+    to a storage host, as the API may answer (MockTransport: the route is the OpenAPI
+    document's getPdf, /pdf?id=; no recorded response exists here)."""
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "storage.example.org":
+            return httpx.Response(200, content=b"%PDF-1.5 ...")
+        return httpx.Response(302, headers={"Location": "https://storage.example.org/f.pdf"})
+
+    with Clients(None, settings, transport=httpx.MockTransport(reply), sleep=lambda s: None) as c:
+        assert c.get(url).content.startswith(b"%PDF")
+    return seen
+
+
+def test_pdfs_come_from_the_api_with_the_token_and_it_goes_nowhere_else() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, openreview_token="tok", openreview_api="https://api2.openreview.net"
+    )
+    first, redirected = _pdf_requests(settings, "https://openreview.net/pdf?id=ryQu7f-RZ")
+    assert str(first.url) == "https://api2.openreview.net/pdf?id=ryQu7f-RZ"
+    assert first.headers["authorization"] == "Bearer tok"
+    assert redirected.url.host == "storage.example.org"
+    assert "authorization" not in redirected.headers
+
+
+def test_pdfs_without_a_token_are_asked_of_the_site_anonymously() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    first, _ = _pdf_requests(settings, "https://openreview.net/pdf?id=ryQu7f-RZ")
+    assert str(first.url) == "https://openreview.net/pdf?id=ryQu7f-RZ"
+    assert "authorization" not in first.headers

@@ -4,10 +4,15 @@ venue papers found and linked (sources/versions.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import logging
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +24,7 @@ from coolpapers.sources import formats
 from coolpapers.sources.acl import anthology
 from coolpapers.sources.versions import _other_name, family, head, link_versions, norm_title
 from coolpapers.store import Store
+from coolpapers.store.store import Rows
 from coolpapers.store.venues import VenueListings, linked
 from tests.conftest import SAMPLE, shared
 
@@ -60,29 +66,101 @@ def test_import_then_rerun_writes_nothing_twice(db_url: str) -> None:
 def test_an_interrupted_import_resumes_after_its_last_batch(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = shared(*ACL, "2024.acl.xml.gz")  # five volumes: five batches
+    path = shared(*ACL, "2024.acl.xml.gz")  # five volumes: 771, 68, 24, 43 and 27 papers
     store = Store.open(db_url)
-    real = Store.write
+    real = Store.write_rows
     calls = {"n": 0}
 
-    def dying(self: Store, batch: Batch, checkpoint: tuple[str, str] | None = None) -> None:
+    def dying(self: Store, rows: Rows, *args: Any, **kw: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt  # killed while writing the third volume
-        real(self, batch, checkpoint)
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # killed while writing the second transaction
+        real(self, rows, *args, **kw)
 
-    monkeypatch.setattr(Store, "write", dying)
+    monkeypatch.setattr(Store, "write_rows", dying)
     report = formats.VenueReport()
     with pytest.raises(KeyboardInterrupt):
-        formats.import_venue(store, path, anthology, report)
+        # 800 papers a transaction: the first holds the first two volumes (839 papers)
+        formats.import_venue(store, path, anthology, report, batch_papers=800)
     assert store.count_papers() == 771 + 68  # the first two volumes, whole
-    monkeypatch.setattr(Store, "write", real)
+    monkeypatch.setattr(Store, "write_rows", real)
     again = formats.VenueReport()
     formats.import_venue(store, path, anthology, again)
     assert again.resumed == {"2024.acl.xml.gz": 2}
     assert again.stored == 933 - 771 - 68 and store.count_papers() == 933
     ed = VenueListings(store).edition("ACL.2024")
     assert ed is not None and [g.name for g in ed.groups][:2] == ["Long", "Short"]
+
+
+def test_small_batches_of_several_files_are_written_together(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A volume is a batch, but a transaction holds ~5,000 papers of one file or several,
+    with each file's checkpoint: the same papers, listings and resume points as batch by
+    batch, in a few commits."""
+    files = [shared(*ACL, n) for n in ("2024.eacl.xml.gz", "2024.tacl.xml.gz", "P17.xml.gz")]
+    store = Store.open(db_url)
+    real = Store.write_rows
+    written: list[tuple[int, list[tuple[str, str]]]] = []
+
+    def counting(self: Store, rows: Rows, *args: Any, **kw: Any) -> None:
+        written.append((len(rows.papers), list(kw.get("checkpoints", ()))))
+        real(self, rows, *args, **kw)
+
+    monkeypatch.setattr(Store, "write_rows", counting)
+    report = formats.VenueReport()
+    found = [(f, anthology) for f in files]
+    formats.import_venues(store, found, report)
+    batches = sum(1 for f in files for _ in anthology.read(f))
+    assert len(written) == 1 < batches  # 677 papers in several volumes: one transaction
+    assert [k.rsplit("/", 1)[1].split(":")[0] for k, _ in written[0][1]] == [f.name for f in files]
+    assert report.stored == written[0][0] == store.count_papers() == 281 + 44 + 352
+    venues = VenueListings(store)
+    assert venues.editions() == ["ACL.2017", "TACL.2024", "EACL.2024"]
+    again = formats.VenueReport()
+    formats.import_venues(store, found, again)
+    assert again.stored == 0 and len(written) == 1  # every file checkpointed at its end
+
+
+def test_big_imports_are_parsed_in_other_processes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past PIPELINE_BYTES, files are parsed in parser processes: the same papers, the
+    readers' warnings logged by the writer, a file that breaks off reported with what it
+    had, and the files' order kept."""
+    monkeypatch.setattr(formats, "PIPELINE_BYTES", 1)
+    whole = gzip.decompress(shared(*ACL, "2024.acl.xml.gz").read_bytes())
+    cut = whole.index(b'<volume id="short"')
+    broken = tmp_path / "2024.acl.xml"  # the long volume, then broken XML
+    broken.write_bytes(whole[:cut] + b'<volume id="short" ingest-date="x"><meta><paper')
+    bad = tmp_path / "2024.eacl.xml"  # one paper without a title: skipped and logged
+    eacl = gzip.decompress(shared(*ACL, "2024.eacl.xml.gz").read_bytes())
+    start = eacl.index(b"<title>", eacl.index(b'<paper id="1">'))
+    end = eacl.index(b"</title>", start) + len(b"</title>")
+    bad.write_bytes(eacl[:start] + eacl[end:])
+    store = Store.open(db_url)
+    report = formats.VenueReport()
+    pools: list[object] = []
+    real = formats.parser_pool
+
+    @contextlib.contextmanager
+    def spy(wanted: bool) -> Iterator[Any]:
+        with real(wanted) as pool:
+            pools.append(pool)
+            yield pool
+
+    monkeypatch.setattr(formats, "parser_pool", spy)
+    files = [(broken, anthology), (bad, anthology), (shared(*ACL, "P17.xml.gz"), anthology)]
+    with caplog.at_level(logging.WARNING, "coolpapers"):
+        formats.import_venues(store, files, report)
+    assert len(pools) == 1 and isinstance(pools[0], ProcessPoolExecutor)
+    assert (
+        report.failed.keys() == {"2024.acl.xml"}
+        and "XMLSyntaxError" in report.failed["2024.acl.xml"]
+    )
+    assert report.skipped == 1 and "no title" in caplog.text and "2024.eacl.xml" in caplog.text
+    assert store.count_papers() == report.stored == 771 + 280 + 352
+    assert VenueListings(store).editions() == ["ACL.2017", "EACL.2024", "ACL.2024"]
 
 
 def test_a_file_that_breaks_off_keeps_what_came_before(db_url: str, tmp_path: Path) -> None:

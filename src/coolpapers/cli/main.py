@@ -18,6 +18,8 @@ from coolpapers.config import Settings, get_settings
 from coolpapers.store import Store
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from coolpapers.llm.worker import Workers
 
 app = typer.Typer(help="coolpapers: the new arXiv papers of your categories, self-hosted.")
@@ -54,7 +56,7 @@ def import_(
     and the command then exits with status 1. A rerun resumes where an interrupted one
     stopped and writes nothing twice."""
     from coolpapers.sources.arxiv.files import ImportReport, import_files
-    from coolpapers.sources.formats import VenueReport, import_venue, venue_format
+    from coolpapers.sources.formats import VenueReport, import_venues, venue_format
 
     missing = [f for f in files if not f.exists()]
     if missing:
@@ -63,14 +65,19 @@ def import_(
     started = datetime.now(UTC).replace(tzinfo=None)  # papers.ingested is naive UTC
     venue = VenueReport()
     arxiv: list[Path] = []
+    venue_files: list[tuple[Path, ModuleType]] = []
+    kinds: set[str] = set()
     for f in files:
         found = venue_format(f)
         if found is None:
             arxiv.append(f)
-            continue
-        name, reader = found
-        with count_bar(f"{f.name} ({name})", None) as bar:
-            import_venue(store, f, reader, venue, lambda n: bar.advance(0, n))
+        else:
+            kinds.add(found[0])
+            venue_files.append((f, found[1]))
+    if venue_files:
+        label = f"{len(venue_files)} venue files ({', '.join(sorted(kinds))})"
+        with count_bar(label, None) as bar:
+            import_venues(store, venue_files, venue, lambda n: bar.advance(0, n))
     for name, batches in venue.resumed.items():
         log.info("%s: resumed after batch %d", name, batches)
     report = ImportReport()
@@ -476,7 +483,7 @@ def demo(
     """Load the bundled real sample (if the database is empty) and serve it, with a local
     model for the FAQ unless COOLPAPERS_LLM_BASE_URL names an endpoint."""
     from coolpapers.sources.arxiv.files import import_files
-    from coolpapers.sources.formats import VenueReport, import_venue, venue_format
+    from coolpapers.sources.formats import VenueReport, import_venues, venue_format
     from coolpapers.sources.versions import link_versions
 
     store = _store()
@@ -487,10 +494,8 @@ def demo(
         report = import_files(store, files, progress=lambda n: bar.advance(0, n))
     # and real venue papers (sources/formats.py tells each file's format by its content)
     venues = VenueReport()
-    for f in sorted(Path(str(sample.joinpath("venues"))).glob("*")):
-        found = venue_format(f)
-        if found is not None:
-            import_venue(store, f, found[1], venues)
+    found = [(f, venue_format(f)) for f in sorted(Path(str(sample.joinpath("venues"))).glob("*"))]
+    import_venues(store, [(f, fmt[1]) for f, fmt in found if fmt is not None], venues)
     link_versions(store)
     console.print(
         f"demo sample: {store.count_papers()} papers ({report.stored} arXiv records read, "

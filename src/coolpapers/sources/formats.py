@@ -7,12 +7,19 @@ arXiv's JSON lines (the Kaggle snapshot, daily files) have their own pipelined i
     looks_like(path: Path, head: bytes) -> bool   # head: the first bytes, gunzipped
     read(path: Path) -> Iterator[Batch]           # its papers and venue listings, in order
 
-A venue file is written batch by batch, each with a checkpoint (the batches done) in the
-same transaction, so an interrupted import resumes after its last written batch and a rerun
-of a finished file writes nothing twice (the store upserts by key anyway: an updated record,
-a DOI added later, updates its paper). A record a reader cannot read is logged and counted
-by the reader, the rest kept; a file that breaks off (malformed XML, a truncated gzip) keeps
+Each file has a checkpoint (the number of its batches written), set in the transaction that
+writes them, so an interrupted import resumes after its last written batch and a rerun of a
+finished file writes nothing twice (the store upserts by key anyway: an updated record, a
+DOI added later, updates its paper). A record a reader cannot read is logged and counted by
+the reader, the rest kept; a file that breaks off (malformed XML, a truncated gzip) keeps
 what was read before and is reported with its cause.
+
+Speed, as arXiv's importer gets it: a source's batches are small (an ACL volume, a PMLR
+section: a few hundred papers), so consecutive batches, of one file or of several, are
+written together, about `BATCH_PAPERS` papers per transaction with every file's checkpoint
+in it (a commit costs as much as a few hundred rows). And when there is enough to read
+(`PIPELINE_BYTES`, two files or more: an Anthology checkout is a thousand files), files are
+parsed and turned into rows in other processes while this one writes.
 """
 
 from __future__ import annotations
@@ -20,13 +27,17 @@ from __future__ import annotations
 import importlib
 import logging
 import zlib
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 from coolpapers.records import Batch
+from coolpapers.sources.parsers import PARSERS, parser_pool
 from coolpapers.store import Store
+from coolpapers.store.store import Rows
 
 log = logging.getLogger("coolpapers.sources")
 
@@ -37,6 +48,14 @@ VENUE_FORMATS: dict[str, str] = {
     "paperlists JSON": "coolpapers.sources.paperlists.reader",
 }
 HEAD = 8192  # bytes enough to tell every format apart
+BATCH_PAPERS = 5000  # papers per transaction, as arXiv's importer writes them
+# From this much input on, in two files or more, files are parsed in other processes (one
+# file per task: a venue file is at most a few MB). Below it, forking costs more than it saves.
+PIPELINE_BYTES = 1 << 20
+# What reading a venue file can raise where it breaks off: lxml's XMLSyntaxError is a
+# SyntaxError, a YAML or JSON error a ValueError; a broken gzip stream one of the rest
+# (gzip.BadGzipFile is an OSError)
+_BREAKS = (ValueError, SyntaxError, OSError, EOFError, zlib.error)
 
 
 @dataclass
@@ -84,30 +103,162 @@ def import_venue(
     reader: ModuleType,
     report: VenueReport,
     progress: Callable[[int], None] | None = None,
+    batch_papers: int = BATCH_PAPERS,
 ) -> None:
-    """Write the batches of one venue file after its checkpoint (see the module's doc)."""
-    report.files += 1
-    key = f"import:{path.resolve()}:{_size(path)}"
-    done = int(store.get_state(key, "0") or 0)
-    if done:
-        report.resumed[path.name] = done
+    """Import one venue file (see `import_venues`)."""
+    import_venues(store, [(path, reader)], report, progress, batch_papers)
+
+
+def import_venues(
+    store: Store,
+    files: Sequence[tuple[Path, ModuleType]],
+    report: VenueReport,
+    progress: Callable[[int], None] | None = None,
+    batch_papers: int = BATCH_PAPERS,
+) -> None:
+    """Import venue files, each with its reader (`venue_format`), in the order given (see
+    the module's doc). `progress` is called with the number of papers of each write."""
+    jobs: list[_Job] = []
+    for path, reader in files:
+        report.files += 1
+        key = f"import:{path.resolve()}:{_size(path)}"
+        done = int(store.get_state(key, "0") or 0)
+        if done:
+            report.resumed[path.name] = done
+        jobs.append(_Job(path, reader, key, done))
+    writer = _Writer(store, report, progress, batch_papers)
+    big = len(jobs) > 1 and sum(_size(j.path) for j in jobs) >= PIPELINE_BYTES
+    with parser_pool(big) as pool:
+        if pool is None:
+            for job in jobs:
+                _import_here(job, writer)
+        else:
+            # files parsed ahead, a queue per parser, written one after the other in order
+            pending: deque[tuple[_Job, Future[_Parsed]]] = deque()
+            for job in jobs:
+                pending.append((job, pool.submit(_parse, job.path, job.reader.__name__, job.done)))
+                if len(pending) > 2 * PARSERS:
+                    writer.take(*pending.popleft())
+            while pending:
+                writer.take(*pending.popleft())
+    writer.flush()
+
+
+@dataclass(slots=True)
+class _Job:
+    path: Path
+    reader: ModuleType
+    key: str  # its checkpoint's
+    done: int  # batches written before
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """A whole file as a parser process hands it back: its batches after the checkpoint as
+    rows (number, rows, records skipped), where it broke off, and what the reader logged
+    (a parser's log would be lost: the writing process logs it)."""
+
+    batches: list[tuple[int, Rows, int]] = field(default_factory=list)
+    error: str | None = None
+    messages: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _import_here(job: _Job, writer: _Writer) -> None:
+    """One file read in this process, a batch at a time (memory stays one batch's)."""
     n = 0
-    batches: Iterator[Batch] = reader.read(path)
+    batches: Iterator[Batch] = job.reader.read(job.path)
     try:
         for batch in batches:
             n += 1
-            report.skipped += batch.skipped
-            if n <= done:
-                continue  # written before an interruption (its records were counted then)
-            store.write(batch, checkpoint=(key, str(n)))
-            report.stored += len(batch.papers)
-            if progress:
-                progress(len(batch.papers))
-    except (ValueError, SyntaxError, OSError, EOFError, zlib.error) as e:
-        # lxml's XMLSyntaxError is a SyntaxError, a YAML or JSON error a ValueError; a broken
-        # gzip stream raises one of the rest (gzip.BadGzipFile is an OSError)
-        log.warning("%s: stopped after %d batches: %s", path.name, n - 1, e)
-        report.failed[path.name] = f"{type(e).__name__}: {e}"
+            writer.report.skipped += batch.skipped
+            if n > job.done:  # not written before an interruption (counted then)
+                writer.add(job.key, n, Rows.of(batch))
+    except _BREAKS as e:
+        writer.broke(job, n - 1, f"{type(e).__name__}: {e}")
+
+
+def _parse(path: Path, module: str, done: int) -> _Parsed:
+    """`_import_here`'s reading, in a parser process: the whole file, as rows."""
+    out = _Parsed()
+    catch = _Catch(out.messages)
+    logging.getLogger("coolpapers").addHandler(catch)
+    n = 0
+    try:
+        for batch in importlib.import_module(module).read(path):
+            n += 1
+            if n > done:
+                out.batches.append((n, Rows.of(batch), batch.skipped))
+            elif batch.skipped:
+                out.batches.append((n, Rows(), batch.skipped))  # counted, not written
+    except _BREAKS as e:
+        out.error = f"{type(e).__name__}: {e}"
+    finally:
+        logging.getLogger("coolpapers").removeHandler(catch)
+    return out
+
+
+class _Catch(logging.Handler):
+    def __init__(self, into: list[tuple[int, str]]) -> None:
+        super().__init__(logging.INFO)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append((record.levelno, record.getMessage()))
+
+
+class _Writer:
+    """Consecutive batches, of one file or several, written together: one transaction per
+    `batch_papers` papers, with the checkpoint of every file it holds batches of."""
+
+    def __init__(
+        self,
+        store: Store,
+        report: VenueReport,
+        progress: Callable[[int], None] | None,
+        batch_papers: int,
+    ) -> None:
+        self.store, self.report, self.progress = store, report, progress
+        self.batch_papers = batch_papers
+        self.rows = Rows()
+        self.marks: dict[str, str] = {}  # checkpoint key -> batches done, once written
+
+    def add(self, key: str, n: int, rows: Rows) -> None:
+        self.rows.extend(rows)
+        self.marks[key] = str(n)
+        if len(self.rows.papers) >= self.batch_papers:
+            self.flush()
+
+    def take(self, job: _Job, parsed: Future[_Parsed]) -> None:
+        """A file parsed in another process: its batches, messages and fault."""
+        try:
+            result = parsed.result()
+        except Exception as e:  # the parser died or failed: this file is reported
+            self.broke(job, job.done, f"parsing failed: {e!r}")
+            return
+        for level, message in result.messages:
+            log.log(level, "%s", message)
+        last = job.done
+        for n, rows, skipped in result.batches:
+            self.report.skipped += skipped
+            if n > job.done:
+                self.add(job.key, n, rows)
+            last = n
+        if result.error:
+            self.broke(job, last, result.error)
+
+    def broke(self, job: _Job, batches: int, cause: str) -> None:
+        log.warning("%s: stopped after %d batches: %s", job.path.name, batches, cause)
+        self.report.failed[job.path.name] = cause
+
+    def flush(self) -> None:
+        if not self.marks:
+            return
+        rows, marks = self.rows, self.marks
+        self.rows, self.marks = Rows(), {}
+        self.store.write_rows(rows, checkpoints=list(marks.items()))
+        self.report.stored += len(rows.papers)
+        if self.progress:
+            self.progress(len(rows.papers))
 
 
 def _size(path: Path) -> int:

@@ -35,6 +35,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA cache_size=-65536")
             cur.execute("PRAGMA mmap_size=268435456")
+            # the log is left at its largest after a checkpoint unless told: an import's
+            # (Store._bulk) would keep 64 MB on disk for good
+            cur.execute("PRAGMA journal_size_limit=16777216")
             cur.close()
 
         return engine

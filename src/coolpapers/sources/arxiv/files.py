@@ -10,26 +10,19 @@ reported with its cause (ImportReport.failed), and the import goes on with the n
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import gzip
 import io
 import json
 import logging
-import os
 import re
-import signal
-import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from itertools import islice
-from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,6 +31,7 @@ import orjson
 from coolpapers.records import MAX_CATEGORIES, Announcement, Batch, Kind, Paper
 from coolpapers.sources.arxiv import ids, taxonomy
 from coolpapers.sources.arxiv.timetable import estimated_listing_day, is_listing_day
+from coolpapers.sources.parsers import PARSERS, parser_pool
 from coolpapers.store import Store
 from coolpapers.store.store import Rows
 from coolpapers.texmarkup import oneline, unwrap
@@ -46,7 +40,6 @@ log = logging.getLogger("coolpapers.sources")
 _DAILY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
 
 PIPELINE_BYTES = 8 << 20  # files from this size on are parsed in other processes
-PARSERS = max(2, min(4, (os.cpu_count() or 2) - 1))  # parsing processes per big import
 WHOLE_FILE_BYTES = 1 << 20  # with parsers at work, files this small go to them whole
 Progress = Callable[[int], None]  # called with the number of bytes read since the last call
 
@@ -92,7 +85,7 @@ def import_files(
     # parsers keep one writer busy even on two cores. Chunks are still written in order, each
     # with its checkpoint, one file after the other (replacements are found from the days
     # written before).
-    with _parser_pool(sum(p.stat().st_size for p, _ in files)) as pool:
+    with parser_pool(sum(p.stat().st_size for p, _ in files) >= PIPELINE_BYTES) as pool:
         ahead = 2 * PARSERS if pool else 0  # a queue for each parser: none waits for the writer
         pending: deque[tuple[_Chunk, Future[Any] | Any]] = deque()
         failed: set[str] = set()  # checkpoint keys of files that failed: no chunk after it
@@ -210,34 +203,6 @@ def _all_chunks(
 
 # Rows to write, messages about skipped lines, how many were skipped
 Parsed = tuple[Rows, list[str], int]
-
-
-@contextmanager
-def _parser_pool(size: int) -> Iterator[ProcessPoolExecutor | None]:
-    if size < PIPELINE_BYTES:
-        yield None  # a few daily files: other processes would cost more than they save
-        return
-    init = (_parser_started, (os.getpid(),))
-    with ProcessPoolExecutor(PARSERS, get_context("fork"), *init) as pool:
-        yield pool
-
-
-def _parser_started(parent: int) -> None:
-    """A parser process dies with the import that started it, even a SIGKILLed one: it
-    would otherwise wait forever on its work queue (it holds that pipe's writing end too),
-    100 MB orphaned (Linux's parent-death signal; elsewhere, an orderly exit still ends it).
-    The signal comes when the forking *thread* ends: with fork, the pool forks every parser
-    in the thread of its first submit, which is the importing thread, and that thread waits
-    for the pool's shutdown."""
-    # Parsing builds trees of dicts and lists, never a cycle: reference counting frees them,
-    # and the cyclic collector, which runs every few hundred allocations, only costs time
-    # (15-20% of a parser's).
-    gc.disable()
-    if sys.platform.startswith("linux"):
-        with suppress(OSError, AttributeError):  # no libc to ask: the orderly exit remains
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the signal was set: nobody to tell
-        os._exit(1)
 
 
 # A chunk of lines: the number of its first line, and the lines (a plain list of bytes: the

@@ -23,7 +23,12 @@ from coolpapers.sources.openreview.ids import SITE
 from coolpapers.sources.venue import VenueSource
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from coolpapers.config import Settings
     from coolpapers.records import Paper
+    from coolpapers.sources.http import Options, PacedClient
+    from coolpapers.store import Store
 
 PACE = Pace(
     key="openreview.pace",
@@ -85,6 +90,33 @@ class OpenReviewSource(VenueSource):
             if year:
                 return datetime(int(year), 1, 1)
         return None
+
+    def client(
+        self, store: Store | None, settings: Settings, **options: Unpack[Options]
+    ) -> PacedClient:
+        """The client of what the FAQ fetches from OpenReview: a paper's PDF. With an API
+        token in the settings, `openreview.net/pdf?id=<forum>` is asked of the API's
+        documented `/pdf?id=` (api-v2-openapi.yml: getPdf) with the token, since OpenReview
+        challenges anonymous scripted clients; without one, of the site, as a browser
+        would (a 403 then makes the FAQ read the abstract). The token goes to the API's
+        host only, never to where a redirect leads."""
+        import httpx  # here: the package stays cheap to import (see above)
+
+        from coolpapers.sources.http import PacedClient
+
+        token = (settings.openreview_token or "").strip().removeprefix("Bearer ").strip()
+        if not token:
+            return PacedClient(store, settings, PACE, **options)
+        api = settings.openreview_api.rstrip("/")
+        client = PacedClient(store, settings, PACE, mirrors={SITE: api}, **options)
+        api_host = httpx.URL(api).host
+
+        def bearer(request: httpx.Request) -> None:
+            if request.url.host == api_host:
+                request.headers["Authorization"] = f"Bearer {token}"
+
+        client.http.event_hooks["request"].append(bearer)
+        return client
 
     def bibtex(self, paper: Paper) -> str:
         from coolpapers.sources.openreview.bibtex import bibtex
