@@ -11,13 +11,20 @@ Data
          re-normalised) under new keys; embedding 1M on 2 cores would take ~20 min.
 Queries (seeded sample of 200 real papers)
   known-item  the title, and 4 distinctive words (the paper's highest-idf words, from the
-              corpus' document frequencies) -> top-3 rate and MRR, keyword and hybrid;
+              corpus' document frequencies) -> top-3 rate and MRR, keyword and hybrid; and
+              whether each of these queries (and the topical ones) has the same total by
+              relevance and by date (hybrid: matches + similar papers);
+  floor       (--floor) the cosine similarity of the query to true matches (a paper's own
+              title, its 4 words, the top keyword matches of a topic) against unrelated
+              papers (random pairs, the best neighbour of an author's name or of junk), and
+              how many similar papers (neighbours that do not match the words) each floor
+              keeps per query: what search/service.SIMILARITY_FLOOR was chosen from;
   latency     the 200 distinctive-word queries + 200 one- or two-word topical queries (a
               random paper's first keyword): count + top 10, p50/p99;
   tantivy     the same words through tantivy 0.27 (en_stem tokenizer on title/abstract/authors,
               title boost 4, authors 2, every word required), count + top 10, same process.
 Usage: .venv/bin/python bench/search.py [--skip-1m] [--n 200] [--semantic-only]
-                                        [--skip-semantic] [--pg]
+                                        [--skip-semantic] [--pg] [--known-item] [--floor]
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from bench._common import DAILY, daily_files, out_dir, percentile, remove_db
 from coolpapers.search import indexer
 from coolpapers.search.embed import default_embedder
 from coolpapers.search.query import parse
-from coolpapers.search.service import Searcher
+from coolpapers.search.service import SIMILARITY_FLOOR, Searcher
 from coolpapers.search.vectors import VectorIndex, new_hnsw
 from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
@@ -132,6 +139,95 @@ def known_item(s: Searcher, papers: list, words: list[str], mode: str) -> None:
             f"known-item {mode:7} {label:8}: top-3 {top3 / len(papers):.1%}, "
             f"MRR {rr / len(papers):.3f}"
         )
+
+
+def sort_totals(s: Searcher, qs: list[str]) -> None:
+    """Hybrid: the same total, and the same papers, by relevance and by date."""
+    same, similar = 0, []
+    for q in qs:
+        a = s.search(q, per_page=1, snippets=False)
+        b = s.search(q, sort="date", per_page=1, snippets=False)
+        same += (a.total, a.matched, a.similar) == (b.total, b.matched, b.similar)
+        similar.append(a.similar)
+    print(
+        f"hybrid totals equal by relevance and by date: {same}/{len(qs)} queries; similar "
+        f"papers per query (floor {s.floor}): mean {np.mean(similar):.1f}, "
+        f"p90 {np.percentile(similar, 90):.0f}, max {max(similar)}, "
+        f"queries with any {np.mean(np.array(similar) > 0):.1%}"
+    )
+
+
+JUNK = ["<script>alert(1)</script>", "script alert 1", "date 2026 99 99 x", "foo bar", "asdf",
+        "hello world", "test", "x", "1", "2026", "qwerty", "lorem ipsum dolor sit amet", "the",
+        "a b c", "zzz", "null", "undefined", "' OR 1=1 --", "%s%s%s", "admin"]  # fmt: skip
+FLOORS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60)
+
+
+def spread(label: str, xs: Sequence[float]) -> None:
+    a = np.asarray(xs)
+    cuts = " ".join(f"p{p}={np.percentile(a, p):.3f}" for p in (1, 5, 25, 50, 75, 95, 99))
+    above = np.mean(a >= SIMILARITY_FLOOR)
+    print(f"  {label:48} n={len(a):5}  {cuts}  max {a.max():.3f}  >= floor {above:6.1%}")
+
+
+def floor_report(store: Store, papers: list, words: list[str], topical: list[str]) -> None:
+    """Cosine similarity of queries to true matches and to unrelated papers (see the top)."""
+    s = Searcher(store)
+    vi, emb = s.vectors, s.embedder
+    own = vi.vectors([p.id for p in papers])
+    kept = [p for p in papers if p.id in own]
+
+    def cos(q: str, vecs: Sequence[np.ndarray]) -> list[float]:
+        e = emb.embed([q])[0]
+        return [float(v @ e) for v in vecs]
+
+    def best(q: str) -> float:
+        return vi.search(emb.embed([q])[0], 1)[0][1]
+
+    print(f"cosine similarity to the query (WordLlama), floor {SIMILARITY_FLOOR}:")
+    spread("true: a title -> its paper", [cos(p.title, [own[p.id]])[0] for p in kept])
+    spread(
+        "true: 4 distinctive words -> their paper",
+        [cos(w, [own[p.id]])[0] for p, w in zip(papers, words, strict=True) if p.id in own],
+    )
+    top_kw: list[float] = []
+    for q in topical:
+        _, hits = s.keyword.search(parse(q), "relevance", 0, 10)
+        top_kw += cos(q, list(vi.vectors([h.paper_id for h in hits]).values()))
+    spread("true: a topic -> its top-10 keyword matches", top_kw)
+    # 2,000 pairs: the tail that matters is the top per mille
+    rnd = random.Random(2)
+    with store.engine.connect() as c:
+        ids = [r[0] for r in c.exec_driver_sql("SELECT id FROM papers ORDER BY id")]
+    titles = [p.title for p in store.papers(rnd.sample(ids, 2000)).values()]
+    others = list(vi.vectors(rnd.sample(ids, 2000)).values())
+    pairs = np.einsum("ij,ij->i", emb.embed(titles)[: len(others)], np.stack(others)[: len(titles)])
+    spread("unrelated: a title -> a random paper", pairs.tolist())
+    names = [p.authors[0] for p in papers if p.authors]
+    spread("unrelated: an author's name -> best neighbour", [best(n) for n in names])
+    spread("unrelated: junk, markup -> best neighbour", [best(j) for j in JUNK])
+    print("similar papers (in the nearest 100, not matching the words) kept per query:")
+    for label, qs in (
+        ("author names", names),
+        ("junk, markup", JUNK),
+        ("topics (a paper's first keyword)", topical),
+        ("titles", [p.title for p in papers]),
+        ("4 distinctive words", words),
+    ):
+        counts: dict[float, list[int]] = {f: [] for f in FLOORS}
+        for q in qs:
+            hits = vi.search(emb.embed([q])[0], 100)
+            pid = vi.paper_ids([d for d, _ in hits])
+            pq = parse(q)
+            match = s.keyword.matching_ids(pq, list(pid.values())) if pq.has_text else set()
+            alone = [c for d, c in hits if pid.get(d) not in match]
+            for f in FLOORS:
+                counts[f].append(sum(c >= f for c in alone))
+        row = "  ".join(
+            f"{f:.2f}: {np.mean(n):4.1f} ({np.mean(np.array(n) > 0):4.0%})"
+            for f, n in counts.items()
+        )
+        print(f"  {label:34} mean (queries with any)  {row}")
 
 
 def latency(store: Store, qs: list[str], label: str) -> list[float]:
@@ -341,17 +437,25 @@ def main() -> None:
     ap.add_argument("--semantic-only", action="store_true", help="just the vector figures")
     ap.add_argument("--skip-semantic", action="store_true", help="no vector figures at 1M")
     ap.add_argument("--pg", action="store_true", help="also PostgreSQL at the real size")
+    ap.add_argument("--known-item", action="store_true", help="just known-item and totals")
+    ap.add_argument("--floor", action="store_true", help="just the similarity-floor figures")
     a = ap.parse_args()
     store = build_real()
     if a.semantic_only:
         semantic(store, a.target)
         return
     n_real = store.count_papers()
-    embed_throughput(store)
     papers, words, topical = queries(store, a.n)
+    if a.floor:
+        floor_report(store, papers, words, topical)
+        return
     s = Searcher(store)
     for mode in ("keyword", "hybrid"):
         known_item(s, papers, words, mode)
+    sort_totals(s, [p.title for p in papers] + words + topical)
+    if a.known_item:
+        return
+    embed_throughput(store)
     qs = words + topical
     t_real = latency(store, qs, f"at {n_real}")
     for mode in ("keyword", "hybrid"):

@@ -126,10 +126,18 @@ def test_paging_past_1000(indexed: Searcher) -> None:
     assert indexed.search("model", mode="keyword", page=10_000).items == []
 
 
+@pytest.mark.parametrize("floor", [None, 0.2], ids=["floor", "loose"])
 @pytest.mark.parametrize("query", ["diffusion model", "model"])
-def test_hybrid_paging_neither_repeats_nor_skips(indexed: Searcher, query: str) -> None:
+def test_hybrid_paging_neither_repeats_nor_skips(
+    indexed: Searcher, query: str, floor: float | None
+) -> None:
+    # the default floor, and a low one under which a hundred neighbours join the head
+    s = indexed
+    if floor is not None:
+        s = Searcher(indexed.store, embedder=indexed.embedder, floor=floor)
+
     def page(n: int, per: int) -> tuple[int, list[str]]:
-        r = indexed.search(query, page=n, per_page=per, snippets=False)
+        r = s.search(query, page=n, per_page=per, snippets=False)
         return r.total, [x.paper.id for x in r.items]
 
     total, first = page(1, 300)  # the fused head and the start of the keyword tail at once
@@ -139,6 +147,8 @@ def test_hybrid_paging_neither_repeats_nor_skips(indexed: Searcher, query: str) 
     assert len(set(first)) == len(first)
     keyword = indexed.search(query, mode="keyword", page=1, per_page=1).total
     assert total >= keyword  # every keyword match is somewhere in the hybrid list
+    if floor is not None and query != "model":  # nearly every paper says "model"
+        assert total > keyword  # similar papers were in the head
     # deep pages go on in keyword order without the papers of the head
     last = -(-total // 25)  # the last page: the list ends exactly at the total
     assert len(page(last, 25)[1]) == total - (last - 1) * 25 and page(last + 1, 25)[1] == []
@@ -148,12 +158,21 @@ def test_hybrid_paging_neither_repeats_nor_skips(indexed: Searcher, query: str) 
 
 
 def test_hybrid_says_no_match_for_words_no_paper_has(indexed: Searcher) -> None:
+    # even under a low similarity floor, which lets in the neighbours of most queries
+    loose = Searcher(indexed.store, embedder=indexed.embedder, floor=0.2)
     for nonsense in ("zzzqqqxxy", "qwxzv blorptang"):
-        res = indexed.search(nonsense)
-        assert res.total == 0 and res.items == []
-    # a word the corpus knows still brings its semantic neighbours when nothing matches all
-    res = indexed.search("attention zzzqqqxxy")
-    assert res.total > 0 and {r.source for r in res.items} == {"semantic"}
+        for s in (indexed, loose):
+            for mode in ("hybrid", "semantic"):
+                res = s.search(nonsense, mode=mode)
+                assert res.total == 0 and res.items == [], (nonsense, mode)
+    # a word the corpus knows still brings the similar papers when nothing matches all
+    res = loose.search("attention zzzqqqxxy")
+    assert res.total == res.similar > 0 and {r.source for r in res.items} == {"semantic"}
+
+
+# stray syntax, searched as its words; a field or filter that cannot be read is left out and
+# said (Results.warnings; tests/test_search_honest.py), an unknown field is said too
+WARNED = {"ti:": "", 'au:"': "", "cat:??": "", "date:2026-13-45": "", "a:b:c": "a b c"}
 
 
 @pytest.mark.parametrize(
@@ -180,12 +199,13 @@ def test_hybrid_says_no_match_for_words_no_paper_has(indexed: Searcher) -> None:
 def test_bad_syntax_falls_back_to_plain_terms(indexed: Searcher, bad: str) -> None:
     res = indexed.search(bad, per_page=5)  # never raises
     assert res.total >= 0
-    plain = " ".join(re.findall(r"[^\W_]+", bad))
-    assert [r.paper.id for r in indexed.search(f"{bad} linear attention", mode="keyword").items][
-        :3
-    ] == [r.paper.id for r in indexed.search(f"{plain} linear attention", mode="keyword").items][
-        :3
-    ] or not plain
+    assert bool(res.warnings) == (bad in WARNED), res.warnings
+    plain = WARNED.get(bad, " ".join(re.findall(r"[^\W_]+", bad)))
+
+    def top3(q: str) -> list[str]:
+        return [r.paper.id for r in indexed.search(q, mode="keyword").items][:3]
+
+    assert top3(f"{bad} linear attention") == top3(f"{plain} linear attention")
 
 
 @pytest.mark.parametrize(
@@ -223,6 +243,9 @@ def test_query_language_parse() -> None:
     assert q.groups[2][0].field == "title" and q.groups[3][0].field == "authors"
     assert q.categories == ["cs.CL"]
     assert (q.since, q.until) == (date(2026, 5, 1), date(2026, 6, 30))
-    # a broken date is just words; an unknown field is part of the text
-    assert parse("date:soon").words() == ["date", "soon"]
-    assert parse("foo:bar").words() == ["foo", "bar"]
+    # a broken date is left out, and said; an unknown field is part of the text, and said
+    broken = parse("date:soon")
+    assert broken.words() == [] and broken.since is None and "date:soon" in broken.warnings[0]
+    unknown = parse("foo:bar")
+    assert unknown.words() == ["foo", "bar"] and "foo:" in unknown.warnings[0]
+    assert not q.warnings  # the valid query above says nothing

@@ -76,10 +76,33 @@ def test_venue_and_source_filters(both: Searcher) -> None:
 
 
 def test_semantic_hits_keep_to_the_scope(both: Searcher) -> None:
+    # a low similarity floor: neighbours enough in each branch to see where they come from
+    loose = Searcher(both.store, embedder=both.embedder, floor=0.3)
     for branch, ok in (("venue", lambda k: "@" in k), ("arxiv", lambda k: "@" not in k)):
         for mode in ("semantic", "hybrid"):
-            got = _keys(both, "bandit regret bounds", mode=mode, branch=branch)
-            assert got and all(ok(k) for k in got), (branch, mode)
+            for s in (both, loose):
+                got = _keys(s, "bandit regret bounds", mode=mode, branch=branch)
+                assert all(ok(k) for k in got), (branch, mode)
+            assert got, (branch, mode)
+
+
+@pytest.mark.parametrize("branch", [None, "arxiv", "venue"])
+def test_one_total_for_every_sort_in_every_scope(both: Searcher, branch: str | None) -> None:
+    """The matches and the similar papers of a scope are the same set in either order."""
+    loose = Searcher(both.store, embedder=both.embedder, floor=0.3)
+    for s in (both, loose):
+        for mode in ("hybrid", "semantic"):
+            got = {}
+            for sort in ("relevance", "date"):
+                res = s.search("bandit regret bounds", mode=mode, sort=sort, per_page=500,
+                               branch=branch, snippets=False)  # fmt: skip
+                assert len(res.items) == res.total == res.matched + res.similar
+                got[sort] = {r.paper.id: r.source for r in res.items}
+            assert got["relevance"] == got["date"], (mode, branch)
+    res = loose.search("bandit regret bounds", branch=branch, per_page=500)
+    assert res.similar > 0 and all(
+        ("@" in r.paper.id) == (branch == "venue") for r in res.items if branch
+    )
 
 
 def test_related_papers_cross_the_branches(both: Searcher) -> None:

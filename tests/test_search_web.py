@@ -167,8 +167,16 @@ def test_api_results_are_the_paper_api_shape_plus_the_search(
     # paper's source is `source`, the ranking that found it `match`
     r = client.get("/api/search?query=model&show=5").json()["results"][0]
     paper = client.get(f"/api/papers/{r['id']}").json()
-    assert set(r) == set(paper) | {"score", "match", "keywords", "snippet_html", "title_html"}
+    assert set(r) == set(paper) | {
+        "score",
+        "match",
+        "similar",
+        "keywords",
+        "snippet_html",
+        "title_html",
+    }
     assert r["source"] == "arxiv" and r["match"] in {"keyword", "semantic", "both"}
+    assert r["similar"] == (r["match"] == "semantic")  # found by meaning only
     same = {k for k in paper if k not in ("published", "updated")}
     assert {k: r[k] for k in same} == {k: paper[k] for k in same}
     # the search API's times keep their "Z"
@@ -184,7 +192,8 @@ def test_feed_watches_a_query_newest_first(client: TestClient, indexed: Searcher
     feed = etree.fromstring(r.content)
     entries = [e.findtext(f"{ATOM}id").rsplit("/", 1)[-1] for e in feed.iter(f"{ATOM}entry")]
     assert 0 < len(entries) <= 50
-    newest = indexed.search("diffusion", sort="date", mode="keyword", per_page=50)
+    # the page's papers (hybrid: the matches and any similar ones), newest first
+    newest = indexed.search("diffusion", sort="date", per_page=50)
     assert entries == [x.paper.id for x in newest.items]
 
 
@@ -228,14 +237,19 @@ def test_taste_api_orders_a_listing(client: TestClient, indexed: Searcher) -> No
 
 
 def test_semantic_and_hybrid_switch(indexed: Searcher) -> None:
-    kw = indexed.search("protein folding structure prediction", mode="keyword", per_page=20)
-    hy = indexed.search("protein folding structure prediction", per_page=20)
-    sem = indexed.search("protein folding structure prediction", mode="semantic", per_page=20)
+    # a low similarity floor, so that the neighbours of this query are results (at the
+    # default floor few are: tests/test_search_honest.py)
+    loose = Searcher(indexed.store, embedder=indexed.embedder, floor=0.2)
+    query = "protein folding structure prediction"
+    kw = loose.search(query, mode="keyword", per_page=20)
+    hy = loose.search(query, per_page=20)
+    sem = loose.search(query, mode="semantic", per_page=20)
     assert hy.mode == "hybrid" and len(sem.items) == 20
     assert hy.total >= kw.total and {r.source for r in hy.items} & {"semantic", "both"}
+    assert len(indexed.search(query, mode="semantic").items) < 20  # the floor holds them back
     # semantic hits obey filters
-    filt = indexed.search("protein folding cat:cs.CL", mode="semantic", per_page=20)
-    assert all("cs.CL" in r.paper.categories for r in filt.items)
+    filt = loose.search("language models reasoning cat:cs.CL", mode="semantic", per_page=20)
+    assert filt.items and all("cs.CL" in r.paper.categories for r in filt.items)
     off = Searcher(indexed.store, semantic=False).search("protein folding")
     assert off.mode == "keyword"
 

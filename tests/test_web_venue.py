@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import pytest
@@ -391,6 +391,14 @@ def test_latest_feed_lists_editions_as_added(client: TestClient, store: Store) -
     assert stamps == sorted(stamps, reverse=True)
 
 
+def test_latest_feed_of_an_instance_with_no_venue_is_dated_now(store: Store) -> None:
+    settings = Settings(database_url="sqlite://", fetch_on_demand=False, base_url=BASE + "/")
+    feed = _atom(TestClient(create_app(settings, store)), "/venue/latest/feed")
+    assert feed.findall(f"{ATOM}entry") == []
+    updated = feed.findtext(f"{ATOM}updated")
+    assert updated is not None and updated[:4] == str(datetime.now(UTC).year)  # not 1970
+
+
 def test_ids_feed(client: TestClient) -> None:
     feed = _atom(client, "/venue/2024.acl-long.1@ACL,P17-1001@ACL/feed")
     ids = [e.findtext(f"{ATOM}id") for e in feed.findall(f"{ATOM}entry")]
@@ -398,6 +406,12 @@ def test_ids_feed(client: TestClient) -> None:
 
 
 # ---- the list of venues -------------------------------------------------------------------
+
+
+def test_home_counts_arxiv_papers_apart_from_venue_papers(client: TestClient, store: Store) -> None:
+    info = page(client, "/").xpath("//p[@class='info']")[0].text_content()
+    arxiv = store.count_papers() - sum(e.total for e in VenueListings(store).all())
+    assert f"About {arxiv} papers in 1 announcement days" in info
 
 
 def test_home_venue_column_and_the_venue_index(client: TestClient) -> None:

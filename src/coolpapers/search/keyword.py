@@ -48,8 +48,9 @@ class KeywordEngine:
         """(FROM clause, WHERE condition, score expression) for a positive match."""
         raise NotImplementedError
 
-    def _excluded(self) -> str:
-        """A condition true for documents that match the exclusion query :neg."""
+    def _matches(self, param: str) -> str:
+        """A condition on `d` true for documents that match the engine query in :`param`
+        (usable beside OR, unlike the join of `_from_match`)."""
         raise NotImplementedError
 
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
@@ -98,7 +99,7 @@ class KeywordEngine:
         neg = self._any(q.exclude) if q.exclude else None
         if neg:
             params["neg"] = neg
-            where.append(f"NOT ({self._excluded()})")
+            where.append(f"NOT ({self._matches('neg')})")
         return where, need_papers
 
     def _any(self, terms: Sequence[Term]) -> str:
@@ -121,12 +122,22 @@ class KeywordEngine:
         return frm, " AND ".join(where) or "1=1", score, bool(match)
 
     def search(
-        self, q: Query, sort: str = "relevance", offset: int = 0, limit: int = 25
+        self,
+        q: Query,
+        sort: str = "relevance",
+        offset: int = 0,
+        limit: int = 25,
+        also: Sequence[str] = (),
     ) -> tuple[int, list[Hit]]:
-        """(total matches, one page of hits). Without words: filters only, newest first."""
+        """(total matches, one page of hits). Without words: filters only, newest first.
+        `also`: papers that belong to the results though they do not match the words (the
+        semantic hits of a hybrid search, already held to the filters), in date order with
+        the matches (`sort="date"` only; relevance order is the fusion's, service.py)."""
         if q.is_empty:
             return 0, []
         params: dict[str, Any] = {"lim": limit, "off": offset}
+        if also and sort == "date":
+            return self._newest_with(q, also, params)
         built = self._query(q, params)
         if built is None:
             return 0, []
@@ -146,6 +157,44 @@ class KeywordEngine:
                 params,
             ).all()
         return int(total or 0), [Hit(pid, float(s)) for pid, s in rows]
+
+    def _newest_with(
+        self, q: Query, also: Sequence[str], params: dict[str, Any]
+    ) -> tuple[int, list[Hit]]:
+        """The matches of `q` and the papers `also` in one list, newest first (score 0: the
+        order is the date's). One count for both, so the total is the relevance order's."""
+        where, need_papers = self._filters(q, params)
+        match = self._match(q.groups) if q.has_text else None
+        params["also"] = list(also)
+        if match:
+            params["m"] = match
+            where.insert(0, f"({self._matches('m')} OR d.paper_id IN :also)")
+        else:
+            where.insert(0, "d.paper_id IN :also")
+        frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
+        cond = " AND ".join(where)
+        count = text(f"SELECT count(*) FROM {frm} WHERE {cond}")
+        page = text(
+            f"SELECT d.paper_id FROM {frm} WHERE {cond} "
+            "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
+        )
+        also_ids = bindparam("also", expanding=True)
+        with self.store.engine.connect() as conn:
+            total = conn.execute(count.bindparams(also_ids), params).scalar()
+            rows = conn.execute(page.bindparams(also_ids), params).scalars().all()
+        return int(total or 0), [Hit(pid, 0.0) for pid in rows]
+
+    def newest(self, ids: Sequence[str], offset: int, limit: int) -> list[str]:
+        """`ids` in the date order of a search (newest first), one page of them."""
+        if not ids:
+            return []
+        stmt = text(
+            "SELECT d.paper_id FROM search_docs d WHERE d.paper_id IN :ids "
+            "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
+        ).bindparams(bindparam("ids", expanding=True))
+        params = {"ids": list(ids), "lim": limit, "off": offset}
+        with self.store.engine.connect() as conn:
+            return list(conn.execute(stmt, params).scalars())
 
     def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
         """Those of `ids` that the whole query matches (words, filters and exclusions)."""

@@ -39,8 +39,8 @@ class PgKeywordEngine(KeywordEngine):
             "ts_rank(d.doc, tq, 1)",
         )
 
-    def _excluded(self) -> str:
-        return "d.doc @@ to_tsquery('search_en', :neg)"
+    def _matches(self, param: str) -> str:
+        return f"d.doc @@ to_tsquery('search_en', :{param})"
 
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
         match = self._match(q.groups)

@@ -33,8 +33,8 @@ class SqliteKeywordEngine(KeywordEngine):
             f"-bm25(search_fts, {WEIGHTS})",
         )
 
-    def _excluded(self) -> str:
-        return "d.docid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :neg)"
+    def _matches(self, param: str) -> str:
+        return f"d.docid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :{param})"
 
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
         match = self._match(q.groups)

@@ -1,5 +1,12 @@
 """What the pages and the API call: search (keyword, semantic, hybrid), related papers, the
-reader's-taste (❤) ranking, and keywords. Backend differences stay in the engines."""
+reader's-taste (❤) ranking, and keywords. Backend differences stay in the engines.
+
+A search's results are the papers that match its words (and filters), plus, in the hybrid and
+semantic rankings, the papers whose embedding is close enough to the query's: at least
+SIMILARITY_FLOOR in cosine similarity, which neighbours must earn (no padding of every query
+with its nearest hundred). Each result says which it is (`Result.source`: "semantic" alone is
+a *similar* paper, one that does not match the words), the total counts both kinds and is the
+same for every sort, and what of the query could not be read is in `Results.warnings`."""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from sqlalchemy import bindparam, text
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
 from coolpapers.search.keyword import MARK_END, MARK_START, Hit, Snippet, engine_for
-from coolpapers.search.query import BRANCHES, Query, Term, parse
+from coolpapers.search.query import BRANCHES, Query, Term, parse, shown
 from coolpapers.search.vectors import VectorIndex
 from coolpapers.sources import registry
 from coolpapers.sources.base import BadId
@@ -25,7 +32,15 @@ from coolpapers.store import Store
 log = logging.getLogger("coolpapers.search")
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "date")
 FUSE_WINDOW = 100  # results of each ranking fused into a hybrid result list's head
+# The cosine similarity (WordLlama, search/embed.py) a semantic neighbour needs to be a result.
+# Measured on the 69,708 real papers of ../shared/data/arxiv-daily (`bench/search.py
+# --floor`): a paper's own title reaches 0.5 for 94 % of papers (median 0.66), a random paper
+# for 0.05 % of titles (p99 0.41); the best neighbour of an author's name stays under it for
+# 99.5 % of names (p99 0.47), as does that of markup or junk ("<script>alert(1)</script>"
+# 0.38). Lower floors let in mostly unrelated papers that share a word piece.
+SIMILARITY_FLOOR = 0.5
 
 
 @dataclass(slots=True)
@@ -33,7 +48,14 @@ class Result:
     paper: Paper
     score: float
     snippet: Snippet | None = None
-    source: str = "keyword"  # keyword | semantic | both
+    # the ranking that found it: keyword | semantic | both. "keyword" and "both" match the
+    # query's words; "semantic" alone is a similar paper, found by meaning only
+    source: str = "keyword"
+
+    @property
+    def similar(self) -> bool:
+        """Found by meaning only: the paper does not match the query's words."""
+        return self.source == "semantic"
 
 
 @dataclass(slots=True)
@@ -44,9 +66,13 @@ class Results:
     mode: str
     page: int
     per_page: int
-    total: int = 0
+    total: int = 0  # matched + similar, whatever the sort
     items: list[Result] = field(default_factory=list)
     redirect: str | None = None
+    matched: int = 0  # papers that match the words and filters
+    similar: int = 0  # papers found by meaning only (semantic neighbours above the floor)
+    # what of the request was not searched as written (a bad filter, sort, mode), for the reader
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -81,13 +107,29 @@ def rrf(*rankings: Sequence[str]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def _unknown_sources(q: Query) -> list[str]:
+    """A warning for each `source:` no source here answers to (the filter matches nothing)."""
+    known = [src.key for src in registry.all_sources()]
+    return [
+        f"source:{shown(key)}: no such source here ({', '.join(known)}); no paper matches it."
+        for key in q.sources
+        if key not in known
+    ]
+
+
 class Searcher:
     def __init__(
-        self, store: Store, *, semantic: bool = True, embedder: Embedder | None = None
+        self,
+        store: Store,
+        *,
+        semantic: bool = True,
+        embedder: Embedder | None = None,
+        floor: float = SIMILARITY_FLOOR,
     ) -> None:
         self.store = store
         self.keyword = engine_for(store)
         self.semantic = semantic
+        self.floor = floor
         self._embedder = embedder
         self._vectors: VectorIndex | None = None
         self._lock = threading.Lock()
@@ -129,28 +171,54 @@ class Searcher:
         branch: str | None = None,
     ) -> Results:
         """`branch`: "arxiv" or "venue" keeps to one branch (/arxiv/search, /venue/search);
-        None searches both."""
-        sort = sort if sort in ("relevance", "date") else "relevance"
-        mode = mode if mode in MODES else "hybrid"
+        None searches both. A sort or mode that is not one is the default, with a warning."""
+        warnings: list[str] = []
+        if sort not in SORTS:
+            if sort:
+                warnings.append(
+                    f"sort={shown(sort)} is not a sort (relevance, date); "
+                    "the results are by relevance."
+                )
+            sort = "relevance"
+        if mode not in MODES:
+            if mode:
+                warnings.append(
+                    f"mode={shown(mode)} is not a ranking (hybrid, keyword, semantic); "
+                    "hybrid was used."
+                )
+            mode = "hybrid"
         if not self.semantic:
+            if mode == "semantic":
+                warnings.append("Semantic search is off here: these are keyword results.")
             mode = "keyword"
         page = max(1, page)
         q = parse(query, since, until)
         q.branch = branch if branch in BRANCHES else None
         res = Results(query, q, sort, mode, page, per_page)
+        # once each: "source:x source:x" is one mistake
+        res.warnings = list(dict.fromkeys([*q.warnings, *_unknown_sources(q), *warnings]))
         res.redirect = id_redirect(query)
         if res.redirect or q.is_empty:
             return res
         offset = (page - 1) * per_page
         fielded = any(t.field for g in q.groups for t in g)
-        use_vectors = mode != "keyword" and sort == "relevance" and q.has_text and not fielded
+        use_vectors = mode != "keyword" and q.has_text and not fielded
         if use_vectors and len(self.vectors) == 0:
             use_vectors = False  # nothing embedded yet (`coolpapers index`)
+        if mode == "semantic" and q.has_text and fielded:
+            res.warnings.append(
+                "ti:, au: and abs: look for words in one field: no similar papers were sought."
+            )
         if not use_vectors:
-            res.total, hits = self.keyword.search(q, sort, offset, per_page)
+            res.matched, hits = self.keyword.search(q, sort, offset, per_page)
             ranked = [(h.paper_id, h.score, "keyword") for h in hits]
+        elif mode == "semantic":
+            ranked = self._semantic_page(q, res, offset)
+        elif sort == "date":
+            ranked = self._hybrid_by_date(q, res, offset)
         else:
-            ranked, res.total = self._fused(q, mode, offset, per_page)
+            ranked = self._fused(q, res, offset)
+        res.total = res.matched + res.similar
         found = self.store.papers([pid for pid, _, _ in ranked])
         snips = self.keyword.snippets(q, list(found)) if snippets else {}
         res.items = [
@@ -160,31 +228,63 @@ class Searcher:
         ]
         return res
 
-    def _fused(
-        self, q: Query, mode: str, offset: int, per_page: int
-    ) -> tuple[list[tuple[str, float, str]], int]:
-        """Hybrid: the head is the RRF of the first FUSE_WINDOW keyword and semantic results;
-        after it come the remaining keyword matches in BM25 order. The window is the same for
-        every page, so paging neither repeats nor skips a paper, and every page gives the same
-        total. Semantic hits obey the query's filters and exclusions."""
+    def _semantic_page(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
+        """Semantic: the neighbours above the floor, by similarity or by date; each says
+        whether it also matches the words."""
         sem = self._semantic(q)
-        if mode == "semantic":
-            page = sem[offset : offset + per_page]
-            return [
-                (pid, 1.0 / (RRF_K + offset + i + 1), "semantic") for i, pid in enumerate(page)
-            ], len(sem)
+        ids = [pid for pid, _ in sem]
+        words = self.keyword.matching_ids(q, ids)
+        if not words and not self._known_words(q):
+            return []  # no paper has any of its words: neighbours would be noise
+        res.matched, res.similar = len(words), len(ids) - len(words)
+        cosine = dict(sem)
+        if res.sort == "date":
+            shown_ids = self.keyword.newest(ids, offset, res.per_page)
+        else:
+            shown_ids = ids[offset : offset + res.per_page]
+        return [(pid, cosine[pid], "both" if pid in words else "semantic") for pid in shown_ids]
+
+    def _hybrid_by_date(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
+        """Hybrid, newest first: the same papers as the relevance order (the keyword matches
+        and the similar papers), so the same total."""
+        sem = [pid for pid, _ in self._semantic(q)]
+        words = self.keyword.matching_ids(q, sem)
+        extras = [pid for pid in sem if pid not in words]
+        total, hits = self.keyword.search(q, "date", offset, res.per_page, also=extras)
+        res.matched, res.similar = total - len(extras), len(extras)
+        if res.matched == 0 and not self._known_words(q):
+            res.similar = 0  # no paper has any of its words: neighbours would be noise
+            return []
+        sem_set, extra_set = set(sem), set(extras)
+        return [
+            (h.paper_id, h.score,
+             "semantic" if h.paper_id in extra_set else
+             ("both" if h.paper_id in sem_set else "keyword"))
+            for h in hits
+        ]  # fmt: skip
+
+    def _fused(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
+        """Hybrid: the head is the RRF of the first FUSE_WINDOW keyword results and the
+        semantic neighbours above the floor; after it come the remaining keyword matches in
+        BM25 order. The window is the same for every page, so paging neither repeats nor skips
+        a paper, and every page gives the same total. Semantic hits obey the query's filters
+        and exclusions."""
+        per_page = res.per_page
+        sem = [pid for pid, _ in self._semantic(q)]
         kw_total, kw_hits = self.keyword.search(q, "relevance", 0, FUSE_WINDOW)
         kw = [h.paper_id for h in kw_hits]
-        kw_set, sem_set = set(kw), set(sem)
         if not kw and not self._known_words(q):
-            return [], 0  # "zzzqqq": no paper has any of its words; neighbours would be noise
+            return []  # "zzzqqq": no paper has any of its words; neighbours would be noise
+        kw_set, sem_set = set(kw), set(sem)
+        beyond = [pid for pid in sem if pid not in kw_set]
+        # neighbours that match the words too, ranked beyond the window: not again in the tail
+        later = self.keyword.matching_ids(q, beyond) if kw_total > len(kw) else set()
+        res.matched, res.similar = kw_total, len(beyond) - len(later)
+        total = res.matched + res.similar
         head = rrf(kw, sem)
-        extras = [pid for pid in sem if pid not in kw_set]
-        # extras that are keyword matches too, ranked beyond the window: not again in the tail
-        later = self.keyword.matching_ids(q, extras) if len(kw) == FUSE_WINDOW else set()
-        total = kw_total + len(extras) - len(later)
-        src = {pid: "both" if pid in kw_set and pid in sem_set else
-               ("keyword" if pid in kw_set else "semantic") for pid, _ in head}  # fmt: skip
+        words = kw_set | later
+        src = {pid: ("both" if pid in sem_set else "keyword") if pid in words else "semantic"
+               for pid, _ in head}  # fmt: skip
         page = [(pid, s, src[pid]) for pid, s in head[offset : offset + per_page]]
         want = per_page - len(page)
         if want > 0 and offset + len(page) < total:
@@ -192,13 +292,17 @@ class Searcher:
             _, hits = self.keyword.search(q, "relevance", FUSE_WINDOW, start + want + len(later))
             tail = [h for h in hits if h.paper_id not in later][start : start + want]
             page += [(h.paper_id, h.score, "keyword") for h in tail]
-        return page, total
+        return page
 
-    def _semantic(self, q: Query) -> list[str]:
+    def _semantic(self, q: Query) -> list[tuple[str, float]]:
+        """(paper, cosine similarity) of the query's nearest papers that pass the floor and
+        the query's filters, best first."""
         vec = self.embedder.embed([q.plain()])[0]
-        sem = self._semantic_ids(vec, FUSE_WINDOW)
-        allowed = self.keyword.filter_ids(q, sem)
-        return [pid for pid in sem if pid in allowed]
+        hits = [(d, c) for d, c in self.vectors.search(vec, FUSE_WINDOW) if c >= self.floor]
+        names = self.vectors.paper_ids([d for d, _ in hits])
+        sem = [(names[d], c) for d, c in hits if d in names]
+        allowed = self.keyword.filter_ids(q, [pid for pid, _ in sem])
+        return [(pid, c) for pid, c in sem if pid in allowed]
 
     def _known_words(self, q: Query) -> bool:
         """Whether any word of the query occurs in the corpus (the keyword index's counts)."""

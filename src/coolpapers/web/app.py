@@ -5,6 +5,9 @@
 /arxiv/<categories>/feed   the same as Atom
 /arxiv/<categories>/more   the next cards of a long day (progressive rendering)
 /arxiv/<id>[,<id>...]      papers by id (fetched from arXiv on demand)
+/arxiv                     the arXiv branch's page, which is / (a redirect)
+/api/docs                  the JSON API's Swagger UI, its assets served from the package
+/favicon.ico               the site's icon (also /static/favicon.svg, which pages link)
 /venue/...                 conference papers by edition, and by id (web/venue.py)
 and the routes of the features (web/feature.py): the FAQ, search, the JSON API.
 
@@ -13,6 +16,7 @@ Feeds link to COOLPAPERS_BASE_URL, never to the Host a client sent (pages are ca
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,12 +26,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coolpapers.config import Settings, get_settings
 from coolpapers.records import Paper
@@ -47,6 +54,13 @@ if TYPE_CHECKING:  # the features' services, set on the site by their features
     from coolpapers.search.service import Searcher
 
 HERE = Path(__file__).parent
+# Swagger UI for /api/docs, copied from npm's swagger-ui-dist by `make assets` (as KaTeX is):
+# FastAPI's default loads it from a CDN, which leaves the page blank without internet.
+SWAGGER = "/static/vendor/swagger-ui"
+FAVICON = "/static/favicon.svg"
+# How long the 404 page's examples (web/views.examples) are kept before the store is asked
+# again: a harvest adds days, and a burst of 404s (a crawler) must not query it each time.
+EXAMPLES_TTL = 300.0
 
 
 class _Pending(views.NotFound):
@@ -145,6 +159,7 @@ def make_env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["tex"] = render.tex
+    env.filters["linked"] = render.linked
     env.filters["paragraphs"] = render.paragraphs
     env.globals.update(
         authors_split=views.authors_split,
@@ -152,6 +167,9 @@ def make_env() -> Environment:
         fmt_date=views.fmt_date,
         fmt_time=views.fmt_time,
         fmt_stamp=views.fmt_stamp,
+        fmt_clock=views.fmt_clock,
+        announced_at=views.announced_at,
+        kind_label=views.kind_label,
         # Where papers link to: every URL of a source comes from the source (sources/).
         source_of=source_of,
         links=links,
@@ -208,6 +226,16 @@ class Site:
         self.venue_cards = venue.VenueCards(store)
         self.prefetch.append(self.venue_cards.prefetch)
         self.env.globals["card_links"] = self.card_links
+        # The 404 page's examples, whoever renders it (features and the venue branch too)
+        self.env.globals["examples"] = self.examples
+        self._examples: tuple[float, views.Examples] | None = None
+
+    def examples(self) -> views.Examples:
+        """Listings and papers this instance has, for the 404 page (kept EXAMPLES_TTL s)."""
+        now = time.monotonic()
+        if self._examples is None or now - self._examples[0] > EXAMPLES_TTL:
+            self._examples = (now, views.examples(self.days, self.store))
+        return self._examples[1]
 
     def card_links(self, p: Paper, want: int | str | None = None) -> CardLinks:
         return card_links(p, want, self.venue_cards)
@@ -243,6 +271,7 @@ class Site:
     def feed(self, cats: spec.CategorySet, day: date | None) -> bytes:
         L = views.listing(self.days, self.store, cats, day)
         stamp = _stamp(L.day)
+        first = self.store.first_days([x.paper.id for x in L.items])
         # a dated feed is a feed of its own: its id and self link say which day
         dated = f"?date={day.isoformat()}" if day else ""
         return self.html(
@@ -255,19 +284,24 @@ class Site:
             updated=stamp,
             items=L.items,
             entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else stamp,
+            entry_published=lambda p: _published(p, first.get(p.id)),
         )
 
     def papers_feed(
         self, path: str, html_path: str, title: str, subtitle: str, papers: list[Paper]
     ) -> bytes:
-        """Atom of papers not from one listing day (by id, related): dated by their versions."""
-        stamps = [t for p in papers if (t := p.updated or p.published)]
-        stamp = max(stamps, default=None)
-        updated = (stamp.isoformat() + "Z") if stamp else "1970-01-01T00:00:00Z"
+        """Atom of papers not from one listing day (by id, related): each dated by its latest
+        version where its source said, else by its first announcement here (daily files carry
+        no time: 1970 was every such entry's date), else by its source's stand-in."""
+        first = self.store.first_days([p.id for p in papers])
+        times = {p.id: views.paper_time(p, first.get(p.id)) for p in papers}
+        stamp = max((t for t in times.values() if t is not None), default=None)
+        # a feed with no dated entry (none at all): now, as an empty listing's feed is
+        updated = _iso(stamp) if stamp else _stamp(None)
 
         def entry_time(p: Paper) -> str:
-            t = p.updated or p.published
-            return (t.isoformat() + "Z") if t else updated
+            t = times.get(p.id)
+            return _iso(t) if t else updated
 
         return self.html(
             "feed.xml",
@@ -279,6 +313,7 @@ class Site:
             updated=updated,
             items=[FeedItem(p) for p in papers],
             entry_time=entry_time,
+            entry_published=lambda p: _published(p, first.get(p.id)),
         )
 
     def papers_page(
@@ -347,9 +382,23 @@ def _respond(page: Page, request: Request) -> Response:
 
 
 def _stamp(day: date | None) -> str:
+    """A listing feed's time: when arXiv announced its day; now for a feed of no day yet."""
     if day is None:
         return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{day.isoformat()}T00:00:00Z"
+    return _iso(views.announced_at(day))
+
+
+def _iso(t: datetime) -> str:
+    """Atom's form of a naive UTC time (the store's), whole seconds."""
+    return t.replace(microsecond=0).isoformat() + "Z"
+
+
+def _published(p: Paper, first: date | None) -> str | None:
+    """An entry's Atom <published>: its first version's time where known, else when it was
+    first announced here (`first`, its first listing day); None: no <published>."""
+    if p.published:
+        return _iso(p.published)
+    return _iso(views.announced_at(first, p.source)) if first else None
 
 
 def _date(raw: str | None) -> date | None:
@@ -436,9 +485,8 @@ def create_app(
     store = store or Store.open(settings.database_url)
     site = Site(store, settings, fetcher)
     # edge.RESPONSES: what the edge middleware may answer, documented on every operation
-    app = FastAPI(
-        title="coolpapers", docs_url="/api/docs", redoc_url=None, responses=edge.RESPONSES
-    )
+    # /api/docs is served below, with Swagger UI from the package (FastAPI's takes a CDN's)
+    app = FastAPI(title="coolpapers", docs_url=None, redoc_url=None, responses=edge.RESPONSES)
     app.state.site = site
     app.add_exception_handler(RequestValidationError, edge.validation_error)
     # the last added runs first: the edge cleans the query before the cache keys on it
@@ -452,6 +500,43 @@ def create_app(
             return HTMLResponse(e.body, status_code=503, headers=headers)
         body = site.html("notfound.html", message=str(e), suggestions=e.suggestions)
         return HTMLResponse(body, status_code=404)
+
+    async def no_route(request: Request, exc: Exception) -> Response:
+        """A path no route takes is answered with the site's own 404 page (its examples, the
+        header's search box), not `{"detail":"Not Found"}`: a reader typed or followed it.
+        The JSON API's paths (and the static files', not pages) keep FastAPI's JSON."""
+        if not isinstance(exc, StarletteHTTPException):  # registered for those only
+            raise exc
+        path = request.scope["path"]
+        if exc.status_code == 404 and not path.startswith(("/api/", "/static/")):
+            shown = path if len(path) <= 200 else path[:200] + "…"
+            return not_found(views.NotFound(f"There is no page at {shown}."))
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, no_route)
+
+    favicon = (HERE / "static" / "favicon.svg").read_bytes()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon_ico() -> Response:
+        """Browsers ask for /favicon.ico where a page names no icon (JSON, feeds): the SVG
+        that pages link, which every current browser takes by its type."""
+        return Response(
+            favicon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """Swagger UI over /openapi.json, from the package: it works offline."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="coolpapers API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=FAVICON,
+            # no badge from swagger.io's online validator: nothing on this page leaves the site
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     async def cached(request: Request, render_: Callable[[], bytes], media: str) -> Response:
         key = page_key(request.scope["path"], request.scope["query_string"])
@@ -486,6 +571,12 @@ def create_app(
     # The Venue branch (web/venue.py): its own paths, none under /arxiv/.
     app.include_router(venue.routes(site, cached, not_found))
 
+    @app.get("/arxiv", include_in_schema=False)
+    async def arxiv_branch() -> Response:
+        """The arXiv branch's own page is the home page (its archives and categories), as the
+        header's "arXiv" link says; /arxiv/ (an empty spec) is sent there too, below."""
+        return RedirectResponse("/", 301)
+
     @app.get(
         "/arxiv/{path:path}",
         response_class=HTMLResponse,
@@ -495,6 +586,8 @@ def create_app(
     async def arxiv(path: str, request: Request) -> Response:
         """A listing (categories), papers by id, or a listing's /feed (Atom) or /more."""
         q = request.query_params
+        if not path.strip(" /"):
+            return RedirectResponse("/", 301)
         moved = venue.from_arxiv(path)
         if moved is not None:  # a venue paper's id: its page is /venue/<id>
             query = request.scope["query_string"].decode("latin-1")

@@ -1,21 +1,25 @@
 """Untrusted text (titles, abstracts, author names) becomes HTML here and only here.
 
 Everything is escaped; math spans are wrapped for KaTeX in the browser and marked
-`translate="no"` so that the browser's page translation leaves the TeX intact.
+`translate="no"` so that the browser's page translation leaves the TeX intact. In abstracts
+and comments, http(s) URLs outside math become links (`linked`, `paragraphs`): escaped,
+`rel="nofollow noopener"`, never another scheme (no javascript:, data:).
 Templates use these filters and never mark user data safe themselves.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
 from coolpapers.texmarkup import split_math
 
 
-def tex(text: str | None) -> Markup:
-    """Escaped text with its $...$ / \\(...\\) spans ready for the math typesetter."""
+def tex(text: str | None, links: bool = False) -> Markup:
+    """Escaped text with its $...$ / \\(...\\) spans ready for the math typesetter; with
+    `links`, the http(s) URLs of the text between them as links."""
     if not text:
         return Markup("")
     out: list[str] = []
@@ -24,17 +28,72 @@ def tex(text: str | None) -> Markup:
             display = seg.startswith(("$$", "\\["))
             cls = "math display" if display else "math"
             out.append(f'<span class="{cls} notranslate" translate="no">{escape(seg)}</span>')
+        elif links:
+            out.append(_linkify(seg))
         else:
             out.append(str(escape(seg)))
     return Markup("".join(out))
 
 
+def linked(text: str | None) -> Markup:
+    """A comment ("Code: https://github.com/..."): as `tex`, its URLs links. Not for titles,
+    which are links themselves."""
+    return tex(text, links=True)
+
+
 def paragraphs(text: str | None) -> Markup:
-    """An abstract: paragraphs kept (arXiv abstracts may have several), math as in `tex`."""
+    """An abstract: paragraphs kept (arXiv abstracts may have several), math and URLs as in
+    `linked`."""
     if not text:
         return Markup("")
-    parts = [tex(p) for p in text.split("\n\n")]
+    parts = [tex(p, links=True) for p in text.split("\n\n")]
     return Markup("<br><br>").join(parts)
+
+
+# A URL runs from its scheme to the first space, quote or angle bracket: one character class,
+# so the scan is linear. What ends a sentence around it is trimmed after (_trim).
+_URL = re.compile(r"\bhttps?://[^\s<>\"'`\\]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\")]}*"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim(url: str) -> str:
+    """`url` without the punctuation that closes the sentence or parenthesis around it: "(see
+    https://x.org/a_(b))." keeps the ")" that its own "(" opens, not the two after it. Counts
+    are kept as characters are dropped, so a run of 100,000 ")" is linear too."""
+    opened = {c: url.count(c) for c in _PAIRS.values()}
+    closed = {c: url.count(c) for c in _PAIRS}
+    end = len(url)
+    while end and url[end - 1] in _TRAILING:
+        c = url[end - 1]
+        if c in _PAIRS:
+            if closed[c] <= opened[_PAIRS[c]]:
+                break  # balanced: the URL's own bracket
+            closed[c] -= 1
+        end -= 1
+    return url[:end]
+
+
+def _linkify(text: str) -> str:
+    """Escaped `text` with its http(s) URLs as links."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        url = _trim(m.group())
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[" and such: not a URL a browser would open
+            continue
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            continue
+        out.append(str(escape(text[pos : m.start()])))
+        href = escape(url)
+        out.append(
+            f'<a class="autolink notranslate" href="{href}" rel="nofollow noopener">{href}</a>'
+        )
+        pos = m.start() + len(url)
+    out.append(str(escape(text[pos:])))
+    return "".join(out)
 
 
 # Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):

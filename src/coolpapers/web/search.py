@@ -13,6 +13,12 @@ and /venue/{path}.
 /arxiv/related/<id>/feed       the same as Atom
 /api/related/<id>              JSON
 POST /api/taste                the ❤ order of a listing for the reader's keywords and clicks
+
+Every search output says what it found and what it could not read: a paper found by meaning
+only is "similar" (a label on its card and data-match="semantic", `"similar": true` in the
+JSON, the category "similar" in a feed), the total counts matches and similar papers alike
+whatever the sort, and a filter, sort or number that could not be read is a notice on the page,
+a `warnings` entry in the JSON and a note in the feed's subtitle.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coolpapers.records import Paper
 from coolpapers.search.keyword import Snippet
+from coolpapers.search.query import shown
 from coolpapers.search.service import Result, Results, Searcher, marked
 from coolpapers.sources import registry
 from coolpapers.sources.base import BadId
@@ -51,6 +58,12 @@ _keywords: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.Con
 _snippets: contextvars.ContextVar[dict[str, Snippet] | None] = contextvars.ContextVar(
     "search_snippets", default=None
 )
+# How each result of the page being rendered was found (Result.source), for its card's
+# data-match attribute and its "similar" label.
+_matches: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "search_matches", default=None
+)
+SIMILAR_TITLE = "Similar in meaning to the query; it does not contain the query's words"
 
 
 # An id as a page sends it (2309.16354, hep-th/9901001v2): ids are never longer.
@@ -118,6 +131,19 @@ def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
         return default
 
 
+def _number_warnings(q: Any) -> list[str]:
+    """A notice for each of page= and show= that is not a whole number (the default is used)."""
+    out = []
+    for name, default in (("page", "page 1 is shown"), ("show", "the usual number is shown")):
+        raw = q.get(name)
+        if raw:
+            try:
+                int(raw)
+            except ValueError:
+                out.append(f"{name}={shown(raw)} is not a whole number; {default}.")
+    return out
+
+
 class SearchResultOut(PaperOut):
     """A paper found by a search: the JSON API's paper, and what the search says of it."""
 
@@ -125,6 +151,10 @@ class SearchResultOut(PaperOut):
     # naive): they are naive UTC in the store, made aware below.
     score: float = Field(description="the ranking's score (higher first)")
     match: str = Field(description="the ranking that found it: keyword | semantic | both")
+    similar: bool = Field(
+        description="found by meaning only (match: semantic): it does not match the query's "
+        "words; false for a paper that matches them"
+    )
     keywords: list[str]
     snippet_html: str | None = Field(description="the abstract, query words in <mark>")
     title_html: str | None = Field(description="the title, query words in <mark>")
@@ -139,7 +169,16 @@ class SearchOut(BaseModel):
     mode: str | None = Field(None, description="hybrid | keyword | semantic")
     page: int | None = None
     per_page: int | None = None
-    total: int | None = None
+    total: int | None = Field(None, description="matched + similar; the same for every sort")
+    matched: int | None = Field(None, description="papers that match the query's words")
+    similar: int | None = Field(
+        None, description="papers found by meaning only (hybrid and semantic rankings)"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what of the request was not searched as written: a filter that could "
+        "not be read, an unknown sort or mode",
+    )
     results: list[SearchResultOut]
 
 
@@ -163,6 +202,7 @@ def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
         },
         score=r.score,
         match=r.source,
+        similar=r.similar,
         keywords=keywords,
         snippet_html=str(marked(r.snippet.abstract)) if r.snippet else None,
         title_html=str(marked(r.snippet.title)) if r.snippet else None,
@@ -181,6 +221,19 @@ def build(site: Site) -> Parts:
             f'<a id="rel-{pid}" class="title-rel notranslate" href="/arxiv/related/{pid}" '
             f'data-paper="{pid}" title="Related papers">[REL]</a>'
         )
+
+    def similar_label(p: Paper) -> Markup:
+        # only on a search page, only for the papers found by meaning alone
+        if (_matches.get() or {}).get(p.id) != "semantic":
+            return Markup("")
+        return Markup(
+            f'<span class="match-similar notranslate" title="{escape(SIMILAR_TITLE)}">'
+            "similar</span>"
+        )
+
+    def match_attr(p: Paper) -> Markup:
+        how = (_matches.get() or {}).get(p.id)
+        return Markup(f' data-match="{escape(how)}"') if how else Markup("")
 
     def snippet_panel(p: Paper) -> Markup:
         s = (_snippets.get() or {}).get(p.id)
@@ -204,7 +257,7 @@ def build(site: Site) -> Parts:
     r = APIRouter()
 
     def run(q: Any, **kw: Any) -> Results:
-        return searcher.search(
+        res = searcher.search(
             q.get("query", "") or q.get("q", ""),
             sort=q.get("sort", "relevance"),
             page=_int(q.get("page"), 1, 1, 1_000_000),
@@ -213,13 +266,16 @@ def build(site: Site) -> Parts:
             until=q.get("to"),
             **kw,
         )
+        res.warnings += _number_warnings(q)
+        return res
 
     def page_html(
         res: Results, params: dict[str, str], highlight: bool, path: str, what: str
     ) -> bytes:
         # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
-        shown = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
-        token = _snippets.set(shown)
+        snips = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
+        token = _snippets.set(snips)
+        how = _matches.set({it.paper.id: it.source for it in res.items})
         # every feature's card additions for the whole page at once (keywords, venues)
         site._prefetch([it.paper for it in res.items])
         try:
@@ -237,12 +293,14 @@ def build(site: Site) -> Parts:
                 words=" ".join(res.parsed.words()),
                 highlight=highlight,
                 link=link,
-                feed=f"{path}/feed?" + urlencode({"query": res.query}),
+                feed=f"{path}/feed?" + urlencode(_feed_params(res)),
                 action=path,
                 scopes=scopes,
                 what=what,
+                similar_title=SIMILAR_TITLE,
             )
         finally:
+            _matches.reset(how)
             _snippets.reset(token)
 
     def scope_routes(path: str, branch: str | None, what: str) -> None:
@@ -270,7 +328,7 @@ def build(site: Site) -> Parts:
             f"{path}/feed",
             response_class=Response,
             responses={200: {"description": "Atom, newest first", "content": ATOM}},
-            openapi_extra=_params(*_SEARCH[:2], *_SEARCH[6:]),
+            openapi_extra=_params(*_SEARCH[:2], _SEARCH[3], *_SEARCH[6:]),
             name=f"search_feed{path.replace('/', '_')}",
         )
         async def search_feed(request: Request) -> Response:
@@ -289,12 +347,16 @@ def build(site: Site) -> Parts:
                 site.html,
                 "feed.xml",
                 base=site.base,
-                path=request.url.path + "?" + urlencode({"query": res.query}),
-                html_path=f"{path}?" + urlencode({"query": res.query, "sort": "date"}),
+                path=request.url.path + "?" + urlencode(_feed_params(res)),
+                html_path=f"{path}?" + urlencode({**_feed_params(res), "sort": "date"}),
                 title=f"{res.query} · Cool Papers search",
-                subtitle=f"Newest {what} matching {res.query!r}: {res.total} in all",
+                subtitle=_feed_subtitle(res, what),
                 updated=now,
-                items=[views.FeedItem(it.paper) for it in res.items],
+                # a similar paper is labelled as such: its entry's category and content
+                items=[
+                    views.FeedItem(it.paper, group="similar" if it.similar else None)
+                    for it in res.items
+                ],
                 entry_time=lambda p: (p.updated.isoformat() + "Z") if p.updated else now,
             )
             return Response(body, media_type="application/atom+xml; charset=utf-8")
@@ -322,6 +384,9 @@ def build(site: Site) -> Parts:
                 "page": res.page,
                 "per_page": res.per_page,
                 "total": res.total,
+                "matched": res.matched,
+                "similar": res.similar,
+                "warnings": res.warnings,
                 "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
             }
         )
@@ -424,11 +489,25 @@ def build(site: Site) -> Parts:
 
     return Parts(
         r,
-        card_buttons=[rel_button],
+        card_buttons=[rel_button, similar_label],
         card_panels=[snippet_panel],
-        card_attrs=[keywords_attr],
+        card_attrs=[keywords_attr, match_attr],
         prefetch=prefetch_keywords,
     )
+
+
+def _feed_params(res: Results) -> dict[str, str]:
+    """The query of a page's feed: its words and, when not the default, its ranking (the feed
+    lists the same papers as the page, newest first)."""
+    return {"query": res.query, **({"mode": res.mode} if res.mode != "hybrid" else {})}
+
+
+def _feed_subtitle(res: Results, what: str) -> str:
+    counts = f"{res.total} in all"
+    if res.similar:
+        counts += f" ({res.matched} match the words, {res.similar} similar in meaning)"
+    notes = "".join(f" Note: {w}" for w in res.warnings)
+    return f"Newest {what} matching {res.query!r}: {counts}.{notes}"
 
 
 FEATURE = Builtin("search", build)

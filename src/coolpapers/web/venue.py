@@ -22,7 +22,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -409,7 +409,10 @@ def latest_feed(site: Site) -> bytes:
 
 
 def _stamp(t: datetime | None) -> str:
-    return (t.replace(microsecond=0).isoformat() + "Z") if t else "1970-01-01T00:00:00Z"
+    """An Atom time; None (a feed with no edition yet): now, as an empty listing's feed is
+    stamped, never 1970."""
+    t = t or datetime.now(UTC).replace(tzinfo=None)
+    return t.replace(microsecond=0).isoformat() + "Z"
 
 
 def _latest_added(store: Store) -> Edition | None:

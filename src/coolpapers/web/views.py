@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 
 from coolpapers.records import Kind, Paper
-from coolpapers.sources.arxiv import taxonomy
+from coolpapers.sources import registry
+from coolpapers.sources.arxiv import taxonomy, timetable
 from coolpapers.store import Listed, Store
 from coolpapers.store.listings import Listings
+from coolpapers.store.venues import VenueListings
 from coolpapers.web.spec import CategorySet
 
 GROUPS = {
@@ -24,6 +26,14 @@ GROUPS = {
     Kind.CROSS: "Cross-lists",
     Kind.REPLACE: "Replacements",
     Kind.REPLACE_CROSS: "Replacements (cross-lists)",
+}
+# An announce type in words, as cards and feed entries say it (the code, "replace", stays in
+# a card's data-kind for scripts); arXiv's listings say "(replaced)", "(cross-list from cs.LG)".
+KIND_LABELS = {
+    Kind.NEW: "New submission",
+    Kind.CROSS: "Cross-list",
+    Kind.REPLACE: "Replaced",
+    Kind.REPLACE_CROSS: "Replaced",
 }
 MAX_AUTHORS = 40
 ALL = 1_000_000  # ?show=all; also the most any count or offset is read as (no day is longer)
@@ -179,7 +189,10 @@ def home(listings: Listings[date], store: Store) -> Home:
     groups = [(g, list(a.values())) for g, a in by_group.items()]
     order = ["Computer Science", "Mathematics", "Physics", "Statistics"]
     groups.sort(key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
-    return Home(groups, listings.editions(), store.estimate_papers())
+    # "About N papers in D announcement days": arXiv's, not the venue papers the store also
+    # holds (the Venue column counts those, edition by edition)
+    venue_papers = sum(e.total for e in VenueListings(store).all())
+    return Home(groups, listings.editions(), max(store.estimate_papers() - venue_papers, 0))
 
 
 def authors_split(p: Paper) -> tuple[list[str], list[str]]:
@@ -202,10 +215,96 @@ def fmt_time(d: datetime | None) -> str:
 
 def fmt_stamp(d: datetime | date | None) -> str:
     """papers.cool's `span.date-data` form, "2023-09-28 17:59:42 UTC", seconds included: its
-    clients parse exactly that (RSSHub's route wants "YYYY-MM-DD HH:MM:SS"). A day alone is its
-    00:00 UTC: arXiv announces at 20:00 US Eastern, about midnight UTC, under that day's date."""
+    clients parse exactly that (RSSHub's route wants "YYYY-MM-DD HH:MM:SS"). A day alone is
+    its midnight UTC (see `announced_at` for an arXiv listing day)."""
     if d is None:
         return ""
     if not isinstance(d, datetime):
         d = datetime(d.year, d.month, d.day)
     return d.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def fmt_clock(d: datetime) -> str:
+    """The time of day of `fmt_stamp`, " 00:00:00 UTC": what a card keeps for clients after the
+    day it shows (a listing day has no time a reader needs to see)."""
+    return d.strftime(" %H:%M:%S UTC")
+
+
+def announced_at(day: date, source: str = "arxiv") -> datetime:
+    """When the listing of `day` went out, naive UTC: arXiv's at 20:00 New York time the
+    evening before (timetable.py; midnight UTC in summer, 01:00 in winter). Another source's
+    day has no announcement hour: its midnight UTC."""
+    if source != "arxiv":
+        return datetime(day.year, day.month, day.day)
+    evening = datetime.combine(day - timedelta(days=1), timetable.ANNOUNCE_TIME, timetable.ET)
+    return evening.astimezone(UTC).replace(tzinfo=None)
+
+
+def kind_label(kind: Kind | None, p: Paper) -> str:
+    """An announce type in words ("" for none); a cross-list names the paper's primary
+    category, as arXiv's listings do: "Replaced (cross-list from cs.CV)"."""
+    if kind is None:
+        return ""
+    label = KIND_LABELS[kind]
+    primary = p.categories[0] if p.categories else None
+    if kind == Kind.CROSS and primary:
+        return f"{label} from {primary}"
+    if kind == Kind.REPLACE_CROSS and primary:
+        return f"{label} (cross-list from {primary})"
+    return label
+
+
+def paper_time(p: Paper, day: date | None) -> datetime | None:
+    """A paper's date for a feed entry, naive UTC: its latest version's time where its source
+    gave one, else when it was first announced here (`day`, its first listing), else the
+    source's stand-in (arXiv: the month its id was given)."""
+    given = p.updated or p.published
+    if given is not None:
+        return given
+    if day is not None:
+        return announced_at(day, p.source)
+    try:
+        return registry.get(p.source).approx_published(p)
+    except KeyError:  # a source no longer installed
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Examples:
+    """What the 404 page offers as examples: listings, days and papers this instance has (a
+    demo with its sample, a site with its harvest), never ids it would answer 404 to."""
+
+    listing: str  # the category with the most papers: "cs.CL"
+    union: str  # two categories together: "cs.CL+cs.CV"
+    day: date | None  # an earlier announcement day, for ?date=
+    papers: tuple[str, ...]  # arXiv ids of papers here: the latest day's first new ones
+    edition: str | None  # a venue edition here, "EACL.2024"
+    venue_paper: str | None  # a paper of it, "2024.eacl-long.1@ACL"
+
+
+def examples(listings: Listings[date], store: Store) -> Examples:
+    """Examples from the store: the largest categories and the latest day's first new
+    submissions; the newest venue edition and its first paper. Falls back to a bare category
+    (its page says how to load papers) when the store is empty."""
+    sizes = sorted(listings.sizes().items(), key=lambda kv: (-kv[1], kv[0]))
+    cats = [c for c, n in sizes if n and taxonomy.known(c)][:2] or ["cs.CL"]
+    days = listings.editions(cats[:1])
+    papers: list[str] = []
+    if days:
+        for cat in cats:
+            new = [pid for pid, g in listings.entries([cat], [], days[-1]) if g == Kind.NEW]
+            papers += [pid for pid in new[:1] if pid not in papers]
+    editions = [e for e in VenueListings(store).all() if e.listed]
+    edition = editions[-1].name if editions else None
+    venue_paper = None
+    if edition is not None:
+        entries = VenueListings(store).entries([], [], edition)
+        venue_paper = entries[0][0] if entries else None
+    return Examples(
+        listing=cats[0],
+        union="+".join(cats) if len(cats) > 1 else cats[0],
+        day=days[-2] if len(days) > 1 else (days[-1] if days else None),
+        papers=tuple(papers),
+        edition=edition,
+        venue_paper=venue_paper,
+    )

@@ -43,7 +43,10 @@ async function loadMore(limit) {
       if (!r.ok) throw new Error(r.status);
       const tpl = document.createElement("template");
       tpl.innerHTML = await r.text();
-      n = tpl.content.querySelectorAll("div.paper").length;
+      const cards = [...tpl.content.querySelectorAll("div.paper")];
+      n = cards.length;
+      // the titles as the index lists them, the TeX as written: read before typesetting
+      indexAdd(cards);
       typeset(tpl.content);
       papers.append(tpl.content);
       papers.dataset.shown = shown + n;
@@ -57,6 +60,27 @@ async function loadMore(limit) {
   moreInFlight = p;
   try { return await p; } finally { if (moreInFlight === p) moreInFlight = null; }
 }
+// papers.cool's "Index of the N papers on this page" (details.index > div.items, which the
+// Zotero translator lists) follows the cards as they arrive, in the server's markup
+// (_card.html's index macro): one p > a.i-title[href="#id"] per card.
+function indexAdd(cards) {
+  const items = document.querySelector("details.index div.items");
+  if (!items || !cards.length) return;
+  for (const card of cards) {
+    const title = card.querySelector("a.title-link");
+    const p = document.createElement("p");
+    const a = document.createElement("a");
+    a.className = "i-title";
+    a.href = `#${card.id}`;
+    a.textContent = title ? title.textContent.trim() : card.id;
+    p.append(a);
+    items.append(p);
+  }
+  const n = items.querySelectorAll("a.i-title").length;
+  const summary = items.closest("details.index").querySelector("summary");
+  if (summary) summary.textContent = `Index of the ${n} paper${n === 1 ? "" : "s"} on this page`;
+}
+
 // The rest of the day, in a few big requests; true once every card is on the page.
 async function loadAll() {
   while (moreLeft()) {
