@@ -79,8 +79,11 @@ def _quiet(f: Callable[[str], Any]) -> Callable[[str], Any]:
     return call
 
 
+# the keyphrases' lexicon loads once per process (about a second): not a cost of any input
+keywords.candidates("A warm-up title", "The lexicon loads once.")
 FUNCTIONS: dict[str, Callable[[str], Any]] = {
     "keywords.terms": lambda s: keywords.terms(s, s),
+    "keywords.candidates": lambda s: keywords.candidates(s, s),
     "texmarkup.split_math": texmarkup.split_math,
     "texmarkup.accents_to_unicode": texmarkup.accents_to_unicode,
     "texmarkup.unwrap": texmarkup.unwrap,

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from coolpapers.cli.main import app
 from coolpapers.search import indexer
+from coolpapers.search.query import parse
 from coolpapers.search.schema import metadata as search_metadata
 from coolpapers.search.service import Searcher
 from coolpapers.sources.arxiv.files import import_files
@@ -94,6 +95,11 @@ def test_fulltext_index_catches_up_after_writes(sqlite_store: Store) -> None:
         c.execute(text("DELETE FROM announcements WHERE paper_id = :i"), {"i": pid})
         c.execute(text("DELETE FROM papers WHERE id = :i"), {"i": pid})
     _fts_ok(store)
+    # the index drops it at once (its trigger) ...
+    assert search.keyword.window(parse("zyzzogeton"), "relevance", 0, 10)[0] == 0
+    # ... and a search follows once the data generation moves, as every write through the
+    # store moves it (nothing in the app deletes papers: this deletion is by hand)
+    store.set_state("generation", "after a deletion by hand")
     assert search.search("zyzzogeton").total == 0
     # more papers: only those are added
     import_files(store, [SAMPLE / "2026-06-05.jsonl.gz"])

@@ -54,7 +54,8 @@ def test_search_page_has_papers_cool_structure(client: TestClient, indexed: Sear
         first.xpath(f".//a[{cls('title-rel')}]")[0].get("href")
         == f"/arxiv/related/{first.get('id')}"
     )
-    assert len(first.get("keywords").split(", ")) == 10  # papers.cool's keywords attribute
+    # papers.cool's keywords attribute: the paper's keyphrases (up to 10)
+    assert 1 <= len(first.get("keywords").split(", ")) <= 10
     snippet = first.xpath(f".//p[{cls('snippet')}]")[0]
     assert [m.text.lower() for m in snippet.xpath(".//mark")][:1] in (["linear"], ["attention"])
     # highlight=1 hands the words to the page script; default is hybrid
@@ -99,7 +100,7 @@ def test_index_follows_new_writes_incrementally(indexed: Searcher) -> None:
     assert indexed.search("zyxwvut date:2026-06-05", mode="keyword").total == 1
     assert pending(store) >= 1
     assert catch_up(store) >= 1 and pending(store) == 0
-    assert indexed.keywords([p.id])[p.id][:1] == ["zyxwvut"]
+    assert "zyxwvut" in indexed.keywords([p.id])[p.id][0].split()
     # a changed abstract replaces the old words; an unchanged re-import marks nothing
     p.abstract = "On qwertyuiop instead."
     store.write(Batch(papers=[p]))
@@ -207,15 +208,18 @@ def test_related_inline_and_page(client: TestClient, indexed: Searcher) -> None:
     page = get(client, f"/arxiv/related/{pid}")
     assert len(page.xpath(f"//div[{cls('papers')}]/div[{cls('paper')}]")) == 10
     api = client.get(f"/api/related/{pid}").json()
-    assert len(api["keywords"]) == 10 and len(api["results"]) == 10
+    assert api["keywords"] == indexed.keywords([pid])[pid] and len(api["results"]) == 10
     get(client, "/arxiv/related/not-an-id", 404)
 
 
-def test_keywords_ten_per_paper_and_on_listing_cards(client: TestClient, indexed: Searcher) -> None:
+def test_keywords_for_every_paper_and_on_listing_cards(
+    client: TestClient, indexed: Searcher
+) -> None:
     with indexed.store.engine.connect() as c:
         counts = [n for (n,) in c.execute(text("SELECT keywords FROM search_keywords"))]
-    sizes = [len(k.split("; ")) for k in counts]
-    assert len(sizes) >= 3513 and sum(s == 10 for s in sizes) / len(sizes) > 0.98
+    # up to 10 keyphrases a paper (tests/test_related.py checks what they are)
+    sizes = [len(k.split("; ")) for k in counts if k]
+    assert len(sizes) >= 3500 and max(sizes) == 10 and sum(s >= 5 for s in sizes) / len(sizes) > 0.9
     doc = get(client, "/arxiv/cs.CL?show=5")
     cards = doc.xpath(f"//div[{cls('papers')}]/div[{cls('paper')}]")
     assert cards and all(c.get("keywords") for c in cards)

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,13 +59,17 @@ def catch_up(
                 ).all()
             if not rows:
                 break
+            # outside the transaction: the text work (YAKE, the embedding model)
             counts = [kw.terms(r[2], r[3]) for r in rows]
-            vecs = emb.embed([paper_text(r[2], r[3]) for r in rows])  # outside the transaction
+            # two threads: YAKE (Rust) lets go of the GIL while it works
+            with ThreadPoolExecutor(2) as pool:
+                cands = list(pool.map(lambda r: kw.candidates(r[2], r[3]), rows))
+            vecs = emb.embed([paper_text(r[2], r[3]) for r in rows])
             with store.engine.begin() as conn:
                 # a paper counts once in the document frequencies (first time it is indexed)
                 fresh = [c for c, r in zip(counts, rows, strict=True) if not r[4]]
                 _add_df(conn, kw.vocabulary(fresh), len(fresh))
-                df, n_docs = _df(conn, {t for c in counts for t in c})
+                df, n_docs = _df(conn, {t for c in cands for p, _ in c for t in kw.parts(p)})
                 _upsert(
                     conn,
                     "search_keywords",
@@ -72,7 +77,7 @@ def catch_up(
                     "paper_id",
                     [
                         (r[1], "; ".join(kw.top(c, df, n_docs)))
-                        for r, c in zip(rows, counts, strict=True)
+                        for r, c in zip(rows, cands, strict=True)
                     ],
                 )
                 seq = (
@@ -200,10 +205,34 @@ def optimize(store: Store) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def rekey(store: Store) -> int:
-    """Mark every paper dirty (recompute keywords with today's document frequencies)."""
-    with store.engine.begin() as conn:
-        return conn.execute(text("UPDATE search_docs SET dirty = 1")).rowcount or 0
+def rekey(store: Store, batch: int = 5000) -> int:
+    """Recount the document frequencies from the papers' text, then mark every paper dirty:
+    `catch_up` recomputes keywords and embeddings with them. The recount matters after an
+    upgrade that changed what `keywords.terms` counts (without it the old counts would stay,
+    since a paper is counted once). Papers not indexed yet are left to `catch_up`, which
+    counts them; one batch a transaction, so writers wait at most one batch."""
+    with _lock:
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM search_df"))
+        last = ""
+        while True:
+            with store.engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT k.paper_id, p.title, p.abstract FROM search_keywords k "
+                        "JOIN papers p ON p.id = k.paper_id WHERE k.paper_id > :last "
+                        "ORDER BY k.paper_id LIMIT :n"
+                    ),
+                    {"last": last, "n": batch},
+                ).all()
+            if not rows:
+                break
+            df = kw.vocabulary(kw.terms(r[1], r[2]) for r in rows)
+            with store.engine.begin() as conn:
+                _add_df(conn, df, len(rows))
+            last = rows[-1][0]
+        with store.engine.begin() as conn:
+            return conn.execute(text("UPDATE search_docs SET dirty = 1")).rowcount or 0
 
 
 def _sql(conn: Connection, s: str) -> str:

@@ -53,6 +53,19 @@ class KeywordEngine:
         (usable beside OR, unlike the join of `_from_match`)."""
         raise NotImplementedError
 
+    def _matches_row(self, param: str) -> str:
+        """A condition on one row `d` of search_docs, checked row by row (for a few rows
+        found by another index: it must not scan every match of the query)."""
+        raise NotImplementedError
+
+    def _plain_page(self, sort: str) -> str | None:
+        """A faster page query for a match with no filter (:m, :lim, :off), or None."""
+        return None
+
+    def _plain_count(self) -> str | None:
+        """A faster bounded count (:m, :bound) for a match with no filter, or None."""
+        return None
+
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
         raise NotImplementedError
 
@@ -133,34 +146,66 @@ class KeywordEngine:
         `also`: papers that belong to the results though they do not match the words (the
         semantic hits of a hybrid search, already held to the filters), in date order with
         the matches (`sort="date"` only; relevance order is the fusion's, service.py)."""
+        total, _, hits = self.window(q, sort, offset, limit, also=also)
+        return total, hits
+
+    def window(
+        self,
+        q: Query,
+        sort: str = "relevance",
+        offset: int = 0,
+        limit: int = 25,
+        also: Sequence[str] = (),
+        bound: int | None = None,
+        count: bool = True,
+    ) -> tuple[int, bool, list[Hit]]:
+        """`search`, with the count stopped at `bound` matches: (count, whether it is exact,
+        hits). Counting stops there because a reader never pages through 50,000 matches,
+        and PostgreSQL counts them one row at a time. `count=False`: no count (0, False)."""
         if q.is_empty:
-            return 0, []
+            return 0, True, []
         params: dict[str, Any] = {"lim": limit, "off": offset}
+        if bound is not None:
+            params["bound"] = bound + 1  # one more: "more than `bound`"
         if also and sort == "date":
-            return self._newest_with(q, also, params)
+            return self._newest_with(q, also, params, count)
+        plain = q.has_text and self._plain(q)
         built = self._query(q, params)
         if built is None:
-            return 0, []
+            return 0, True, []
         frm, cond, score, matched = built
         order = (
             "score DESC, d.docid"
             if matched and sort != "date"
             else "d.day DESC NULLS LAST, d.docid DESC"
         )
+        page_sql = self._plain_page(sort) if plain else None
+        if page_sql is None:
+            page_sql = (
+                f"SELECT d.paper_id, {score} AS score FROM {frm} WHERE {cond} "
+                f"ORDER BY {order} LIMIT :lim OFFSET :off"
+            )
+        count_sql = (self._plain_count() if plain else None) or (
+            f"SELECT count(*) FROM (SELECT 1 FROM {frm} WHERE {cond} LIMIT :bound) c"
+        )
+        if bound is None:
+            params["bound"] = -1 if self.store.dialect == "sqlite" else None  # no limit
         with self.store.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM {frm} WHERE {cond}"), params).scalar()
-            rows = conn.execute(
-                text(
-                    f"SELECT d.paper_id, {score} AS score FROM {frm} WHERE {cond} "
-                    f"ORDER BY {order} LIMIT :lim OFFSET :off"
-                ),
-                params,
-            ).all()
-        return int(total or 0), [Hit(pid, float(s)) for pid, s in rows]
+            total = int(conn.execute(text(count_sql), params).scalar() or 0) if count else 0
+            rows = conn.execute(text(page_sql), params).all()
+        hits = [Hit(pid, float(s)) for pid, s in rows]
+        if bound is not None and total > bound:
+            return bound, False, hits
+        return total, count, hits
+
+    def _plain(self, q: Query) -> bool:
+        """Whether `q` is words alone: no filter, exclusion, category, branch or source."""
+        where, need_papers = self._filters(q, {})
+        return not where and not need_papers
 
     def _newest_with(
-        self, q: Query, also: Sequence[str], params: dict[str, Any]
-    ) -> tuple[int, list[Hit]]:
+        self, q: Query, also: Sequence[str], params: dict[str, Any], count: bool = True
+    ) -> tuple[int, bool, list[Hit]]:
         """The matches of `q` and the papers `also` in one list, newest first (score 0: the
         order is the date's). One count for both, so the total is the relevance order's."""
         where, need_papers = self._filters(q, params)
@@ -173,16 +218,22 @@ class KeywordEngine:
             where.insert(0, "d.paper_id IN :also")
         frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
         cond = " AND ".join(where)
-        count = text(f"SELECT count(*) FROM {frm} WHERE {cond}")
+        bound = params.get("bound")
+        if bound is None:
+            params["bound"] = -1 if self.store.dialect == "sqlite" else None
+        counter = text(f"SELECT count(*) FROM (SELECT 1 FROM {frm} WHERE {cond} LIMIT :bound) c")
         page = text(
             f"SELECT d.paper_id FROM {frm} WHERE {cond} "
             "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
         )
         also_ids = bindparam("also", expanding=True)
         with self.store.engine.connect() as conn:
-            total = conn.execute(count.bindparams(also_ids), params).scalar()
+            total = conn.execute(counter.bindparams(also_ids), params).scalar() if count else 0
             rows = conn.execute(page.bindparams(also_ids), params).scalars().all()
-        return int(total or 0), [Hit(pid, 0.0) for pid in rows]
+        hits = [Hit(pid, 0.0) for pid in rows]
+        if bound is not None and int(total or 0) >= bound:
+            return bound - 1, False, hits
+        return int(total or 0), count, hits
 
     def newest(self, ids: Sequence[str], offset: int, limit: int) -> list[str]:
         """`ids` in the date order of a search (newest first), one page of them."""
@@ -197,13 +248,21 @@ class KeywordEngine:
             return list(conn.execute(stmt, params).scalars())
 
     def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
-        """Those of `ids` that the whole query matches (words, filters and exclusions)."""
-        params: dict[str, Any] = {"ids": list(ids)}
-        built = None if q.is_empty or not ids else self._query(q, params)
-        if built is None:
+        """Those of `ids` that the whole query matches (words, filters and exclusions),
+        checked row by row: the query may match 50,000 papers, `ids` are a hundred."""
+        if q.is_empty or not ids:
             return set()
-        frm, cond, _, _ = built
-        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond} AND d.paper_id IN :ids")
+        params: dict[str, Any] = {"ids": list(ids)}
+        where, need_papers = self._filters(q, params)
+        if q.has_text:
+            match = self._match(q.groups)
+            if not match:
+                return set()
+            params["m"] = match
+            where.insert(0, self._matches_row("m"))
+        frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
+        cond = " AND ".join(["d.paper_id IN :ids", *where])
+        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}")
         with self.store.engine.connect() as conn:
             return set(
                 conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), params).scalars()

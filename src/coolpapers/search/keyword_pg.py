@@ -42,6 +42,9 @@ class PgKeywordEngine(KeywordEngine):
     def _matches(self, param: str) -> str:
         return f"d.doc @@ to_tsquery('search_en', :{param})"
 
+    def _matches_row(self, param: str) -> str:
+        return self._matches(param)
+
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
         match = self._match(q.groups)
         if not match or not ids:

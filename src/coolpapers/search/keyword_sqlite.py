@@ -36,16 +36,63 @@ class SqliteKeywordEngine(KeywordEngine):
     def _matches(self, param: str) -> str:
         return f"d.docid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :{param})"
 
+    def _matches_row(self, param: str) -> str:
+        return self._matches(param)
+
+    def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
+        """The words first, by rowid inside FTS5 (one MATCH, a seek per id; a correlated
+        MATCH per row would load a common word's whole doclist each time), then the filters
+        and exclusions on those few."""
+        if q.is_empty or not ids:
+            return set()
+        if not q.has_text:
+            return self.filter_ids(q, ids)
+        match = self._match(q.groups)
+        if not match:
+            return set()
+        stmt = text(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH :m AND rowid IN :docids"
+        ).bindparams(bindparam("docids", expanding=True))
+        with self.store.engine.connect() as conn:
+            docids = self.docids(conn, ids)
+            if not docids:
+                return set()
+            hit = set(conn.execute(stmt, {"m": match, "docids": list(docids.values())}).scalars())
+        words = [p for p, d in docids.items() if d in hit]
+        return self.filter_ids(q, words) if words else set()
+
+    def _plain_page(self, sort: str) -> str | None:
+        # Ranked in FTS5 alone, then joined for the page's ids: the join per match costs more
+        # than the bm25 itself. Ties by docid, as the joined query orders them.
+        if sort == "date":
+            return None
+        return (
+            "SELECT d.paper_id, r.score FROM (SELECT rowid AS docid, "
+            f"-bm25(search_fts, {WEIGHTS}) AS score FROM search_fts WHERE search_fts MATCH :m "
+            "ORDER BY score DESC, rowid LIMIT :lim OFFSET :off) r "
+            "JOIN search_docs d ON d.docid = r.docid ORDER BY r.score DESC, r.docid"
+        )
+
+    def _plain_count(self) -> str | None:
+        # every FTS5 row has its search_docs row (the index follows it): no join to count
+        return (
+            "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH :m LIMIT :bound)"
+        )
+
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
         match = self._match(q.groups)
         if not match or not ids:
             return {}
-        stmt = text(
-            f"SELECT d.paper_id, highlight(search_fts, 0, '{MARK_START}', '{MARK_END}'), "
-            f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 40) "
-            "FROM search_fts JOIN search_docs d ON d.docid = search_fts.rowid "
-            "WHERE search_fts MATCH :m AND d.paper_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
         with self.store.engine.connect() as conn:
-            rows = conn.execute(stmt, {"m": match, "ids": list(ids)}).all()
-        return {pid: Snippet(t or "", a or "") for pid, t, a in rows}
+            docids = self.docids(conn, ids)
+            if not docids:
+                return {}
+            # the page's rows by rowid inside FTS5 (seeks), not every match joined to them
+            stmt = text(
+                f"SELECT rowid, highlight(search_fts, 0, '{MARK_START}', '{MARK_END}'), "
+                f"snippet(search_fts, 1, '{MARK_START}', '{MARK_END}', '…', 40) "
+                "FROM search_fts WHERE search_fts MATCH :m AND rowid IN :docids"
+            ).bindparams(bindparam("docids", expanding=True))
+            rows = conn.execute(stmt, {"m": match, "docids": list(docids.values())}).all()
+        pid = {d: p for p, d in docids.items()}
+        return {pid[r]: Snippet(t or "", a or "") for r, t, a in rows if r in pid}

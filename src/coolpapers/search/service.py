@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +44,30 @@ FUSE_WINDOW = 100  # results of each ranking fused into a hybrid result list's h
 # 99.5 % of names (p99 0.47), as does that of markup or junk ("<script>alert(1)</script>"
 # 0.38). Lower floors let in mostly unrelated papers that share a word piece.
 SIMILARITY_FLOOR = 0.5
+# [REL] (Searcher.related): the neighbours considered, and the weight of a keyphrase match
+# next to cosine similarity (0..1 each); chosen on bench/related.py's category agreement
+RELATED_POOL = 50
+RELATED_KEYWORD_WEIGHT = 0.1
+# Matches are counted up to COUNT_BOUND ("more than 10,000"): PostgreSQL counts a common
+# word's 57,000 matches one row at a time (120 ms at 70k papers), and a reader needs to know
+# only that there are many. Pages go on past it (and past papers.cool's cap of 1,000).
+COUNT_BOUND = 10_000
+WINDOWS = 256  # keyword rankings kept per worker (all pages of a query come from one)
+# bench/search_http.py `profile`: the seconds of each stage of the last searches, by name
+PROFILE = False
+STAGES: dict[str, float] = {}
+
+
+@contextmanager
+def _stage(name: str) -> Iterator[None]:
+    if not PROFILE:
+        yield
+        return
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGES[name] = STAGES.get(name, 0.0) + time.perf_counter() - t
 
 
 @dataclass(slots=True)
@@ -73,9 +100,12 @@ class Results:
     similar: int = 0  # papers found by meaning only (semantic neighbours above the floor)
     # what of the request was not searched as written (a bad filter, sort, mode), for the reader
     warnings: list[str] = field(default_factory=list)
+    # False: more papers match than were counted (COUNT_BOUND): the total is "more than"
+    exact: bool = True
 
     @property
     def pages(self) -> int:
+        """Pages of results (of the counted ones when more match: `exact` False)."""
         return max(1, -(-self.total // self.per_page))
 
 
@@ -107,6 +137,13 @@ def rrf(*rankings: Sequence[str]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def _phrase_terms(phrases: Sequence[str]) -> list[Term]:
+    """Keyphrases as phrase terms of the keyword engines ("self-consuming loops" is the
+    phrase self consuming loops, as the index splits it)."""
+    terms = [Term(tuple(re.findall(r"[^\W_]+", p.lower()))) for p in phrases]
+    return [t for t in terms if t.words]
+
+
 def _unknown_sources(q: Query) -> list[str]:
     """A warning for each `source:` no source here answers to (the filter matches nothing)."""
     known = [src.key for src in registry.all_sources()]
@@ -115,6 +152,12 @@ def _unknown_sources(q: Query) -> list[str]:
         for key in q.sources
         if key not in known
     ]
+
+
+def _key(q: Query) -> str:
+    """What a keyword ranking depends on (not the warnings)."""
+    return repr((q.groups, q.exclude, q.categories, q.since, q.until, q.sources, q.venues,
+                 q.branch))  # fmt: skip
 
 
 class Searcher:
@@ -133,6 +176,11 @@ class Searcher:
         self._embedder = embedder
         self._vectors: VectorIndex | None = None
         self._lock = threading.Lock()
+        # (query, sort) -> (count, exact, ranked hits): every page of a query, and the count
+        # the hybrid orders share, from one ranking; dropped when the store's data changes
+        self._windows: OrderedDict[tuple[str, str], tuple[int, bool, list[Hit], int]] = (
+            OrderedDict()
+        )
 
     # ---- semantic parts, loaded on first use ---------------------------------------------
 
@@ -149,11 +197,6 @@ class Searcher:
                 self._vectors = VectorIndex(self.store)
                 self._vectors.refresh(force=True)
             return self._vectors
-
-    def _semantic_ids(self, vec: np.ndarray, k: int, skip: str | None = None) -> list[str]:
-        hits = self.vectors.search(vec, k + (1 if skip else 0))
-        names = self.vectors.paper_ids([d for d, _ in hits])
-        return [names[d] for d, _ in hits if d in names and names[d] != skip][:k]
 
     # ---- search ----------------------------------------------------------------------------
 
@@ -209,24 +252,55 @@ class Searcher:
             res.warnings.append(
                 "ti:, au: and abs: look for words in one field: no similar papers were sought."
             )
+        want = per_page
         if not use_vectors:
-            res.matched, hits = self.keyword.search(q, sort, offset, per_page)
-            ranked = [(h.paper_id, h.score, "keyword") for h in hits]
+            res.matched, res.exact, hits = self._window(q, sort, offset + want)
+            ranked = [(h.paper_id, h.score, "keyword") for h in hits[offset : offset + want]]
         elif mode == "semantic":
-            ranked = self._semantic_page(q, res, offset)
+            ranked = self._semantic_page(q, res, offset)[:want]
         elif sort == "date":
-            ranked = self._hybrid_by_date(q, res, offset)
+            ranked = self._hybrid_by_date(q, res, offset, want)
         else:
-            ranked = self._fused(q, res, offset)
+            ranked = self._fused(q, res, offset, want)
         res.total = res.matched + res.similar
-        found = self.store.papers([pid for pid, _, _ in ranked])
-        snips = self.keyword.snippets(q, list(found)) if snippets else {}
+        with _stage("papers"):
+            found = self.store.papers([pid for pid, _, _ in ranked])
+        with _stage("snippets"):
+            snips = self.keyword.snippets(q, list(found)) if snippets else {}
         res.items = [
             Result(found[pid], score, snips.get(pid), src)
             for pid, score, src in ranked
             if pid in found
         ]
         return res
+
+    # ---- the keyword ranking, once per query -------------------------------------------------
+
+    def _generation(self) -> str:
+        """The store's data generation, read for every search (one row, ~0.1 ms): a changed
+        paper leaves the results at once, as the index does, not a second later."""
+        return self.store.generation()
+
+    def _window(self, q: Query, sort: str, need: int) -> tuple[int, bool, list[Hit]]:
+        """(matches counted up to COUNT_BOUND, whether exact, the first `need` or more of the
+        ranking). Kept per (query, sort) while the data is unchanged: page 5 after page 1,
+        and the count the date order shares with the relevance order, cost nothing."""
+        key = (_key(q), sort)
+        gen = self._generation()
+        with self._lock:
+            got = self._windows.get(key)
+            if got is not None and got[3] == hash(gen) and len(got[2]) >= min(need, got[0]):
+                self._windows.move_to_end(key)
+                return got[0], got[1], got[2]
+        # at least FUSE_WINDOW, and more than asked: the next pages come from it too
+        k = max(FUSE_WINDOW, min(2 * need, need + 1000))
+        with _stage(f"keyword ({sort})"):
+            total, exact, hits = self.keyword.window(q, sort, 0, k, bound=COUNT_BOUND)
+        with self._lock:
+            self._windows[key] = (total, exact, hits, hash(gen))
+            while len(self._windows) > WINDOWS:
+                self._windows.popitem(last=False)
+        return total, exact, hits
 
     def _semantic_page(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
         """Semantic: the neighbours above the floor, by similarity or by date; each says
@@ -244,17 +318,24 @@ class Searcher:
             shown_ids = ids[offset : offset + res.per_page]
         return [(pid, cosine[pid], "both" if pid in words else "semantic") for pid in shown_ids]
 
-    def _hybrid_by_date(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
+    def _hybrid_by_date(
+        self, q: Query, res: Results, offset: int, want: int
+    ) -> list[tuple[str, float, str]]:
         """Hybrid, newest first: the same papers as the relevance order (the keyword matches
-        and the similar papers), so the same total."""
+        and the similar papers), so the same total: the count is the relevance order's."""
         sem = [pid for pid, _ in self._semantic(q)]
-        words = self.keyword.matching_ids(q, sem)
+        with _stage("match check"):
+            words = self.keyword.matching_ids(q, sem)
         extras = [pid for pid in sem if pid not in words]
-        total, hits = self.keyword.search(q, "date", offset, res.per_page, also=extras)
-        res.matched, res.similar = total - len(extras), len(extras)
+        res.matched, res.exact, _ = self._window(q, "relevance", 0)
+        res.similar = len(extras)
         if res.matched == 0 and not self._known_words(q):
             res.similar = 0  # no paper has any of its words: neighbours would be noise
             return []
+        if not want:
+            return []
+        with _stage("keyword (date)"):
+            _, _, hits = self.keyword.window(q, "date", offset, want, also=extras, count=False)
         sem_set, extra_set = set(sem), set(extras)
         return [
             (h.paper_id, h.score,
@@ -263,45 +344,51 @@ class Searcher:
             for h in hits
         ]  # fmt: skip
 
-    def _fused(self, q: Query, res: Results, offset: int) -> list[tuple[str, float, str]]:
+    def _fused(
+        self, q: Query, res: Results, offset: int, want: int
+    ) -> list[tuple[str, float, str]]:
         """Hybrid: the head is the RRF of the first FUSE_WINDOW keyword results and the
         semantic neighbours above the floor; after it come the remaining keyword matches in
         BM25 order. The window is the same for every page, so paging neither repeats nor skips
         a paper, and every page gives the same total. Semantic hits obey the query's filters
-        and exclusions."""
-        per_page = res.per_page
+        and exclusions. One keyword ranking serves the head and the tail (`_window`)."""
         sem = [pid for pid, _ in self._semantic(q)]
-        kw_total, kw_hits = self.keyword.search(q, "relevance", 0, FUSE_WINDOW)
-        kw = [h.paper_id for h in kw_hits]
+        # the head's FUSE_WINDOW, and the tail up to this page (plus the neighbours it skips)
+        kw_total, exact, kw_hits = self._window(q, "relevance", offset + want + len(sem))
+        kw = [h.paper_id for h in kw_hits[:FUSE_WINDOW]]
         if not kw and not self._known_words(q):
             return []  # "zzzqqq": no paper has any of its words; neighbours would be noise
         kw_set, sem_set = set(kw), set(sem)
         beyond = [pid for pid in sem if pid not in kw_set]
         # neighbours that match the words too, ranked beyond the window: not again in the tail
-        later = self.keyword.matching_ids(q, beyond) if kw_total > len(kw) else set()
-        res.matched, res.similar = kw_total, len(beyond) - len(later)
+        with _stage("match check"):
+            later = self.keyword.matching_ids(q, beyond) if kw_total > len(kw) else set()
+        res.matched, res.exact, res.similar = kw_total, exact, len(beyond) - len(later)
         total = res.matched + res.similar
-        head = rrf(kw, sem)
+        with _stage("fusion"):
+            head = rrf(kw, sem)
         words = kw_set | later
         src = {pid: ("both" if pid in sem_set else "keyword") if pid in words else "semantic"
                for pid, _ in head}  # fmt: skip
-        page = [(pid, s, src[pid]) for pid, s in head[offset : offset + per_page]]
-        want = per_page - len(page)
-        if want > 0 and offset + len(page) < total:
+        page = [(pid, s, src[pid]) for pid, s in head[offset : offset + want]]
+        more = want - len(page)
+        if more > 0 and offset + len(page) < total:
             start = max(0, offset - len(head))  # where this page begins in the tail
-            _, hits = self.keyword.search(q, "relevance", FUSE_WINDOW, start + want + len(later))
-            tail = [h for h in hits if h.paper_id not in later][start : start + want]
-            page += [(h.paper_id, h.score, "keyword") for h in tail]
+            tail = [h for h in kw_hits[FUSE_WINDOW:] if h.paper_id not in later]
+            page += [(h.paper_id, h.score, "keyword") for h in tail[start : start + more]]
         return page
 
     def _semantic(self, q: Query) -> list[tuple[str, float]]:
         """(paper, cosine similarity) of the query's nearest papers that pass the floor and
         the query's filters, best first."""
-        vec = self.embedder.embed([q.plain()])[0]
-        hits = [(d, c) for d, c in self.vectors.search(vec, FUSE_WINDOW) if c >= self.floor]
-        names = self.vectors.paper_ids([d for d, _ in hits])
+        with _stage("embed query"):
+            vec = self.embedder.embed([q.plain()])[0]
+        with _stage("vectors"):
+            hits = [(d, c) for d, c in self.vectors.search(vec, FUSE_WINDOW) if c >= self.floor]
+            names = self.vectors.paper_ids([d for d, _ in hits])
         sem = [(names[d], c) for d, c in hits if d in names]
-        allowed = self.keyword.filter_ids(q, [pid for pid, _ in sem])
+        with _stage("filters"):
+            allowed = self.keyword.filter_ids(q, [pid for pid, _ in sem])
         return [(pid, c) for pid, c in sem if pid in allowed]
 
     def _known_words(self, q: Query) -> bool:
@@ -327,23 +414,55 @@ class Searcher:
             rows = conn.execute(stmt, {"ids": list(paper_ids)}).all()
         return {pid: [k for k in kws.split("; ") if k] for pid, kws in rows}
 
-    def related(self, paper_id: str, k: int = 10) -> list[Result]:
-        """Semantic neighbours fused (RRF) with a keyword search of the paper's keywords."""
-        kws = self.keywords([paper_id]).get(paper_id, [])
-        terms = [Term(tuple(w.split())) for w in kws]
+    def related(
+        self,
+        paper_id: str,
+        k: int = 10,
+        *,
+        keyword_weight: float | None = None,
+        pool: int = RELATED_POOL,
+    ) -> list[Result]:
+        """Papers about the same thing, by the embedding first: the paper's `pool` nearest
+        neighbours and the best matches of a search for its keyphrases, ranked by cosine
+        similarity plus `keyword_weight` times how well they match its keyphrases (relative
+        to the best match). A paper that merely shares a word ("bilayer", "immunity") needs
+        the embedding to agree. Without vectors (semantic search off, or not embedded
+        yet): the keyphrase search alone."""
+        weight = RELATED_KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
+        terms = _phrase_terms(self.keywords([paper_id]).get(paper_id, []))
+        vec = self.vectors.vectors([paper_id]).get(paper_id) if self.semantic else None
         kw_ids: list[str] = []
         if terms:
-            q = Query(groups=[terms])
-            _, hits = self.keyword.search(q, "relevance", 0, 3 * k + 1)
+            _, hits = self.keyword.search(Query(groups=[terms]), "relevance", 0, pool + 1)
             kw_ids = [h.paper_id for h in hits if h.paper_id != paper_id]
-        sem_ids: list[str] = []
-        if self.semantic:
-            vec = self.vectors.vectors([paper_id]).get(paper_id)
-            if vec is not None:
-                sem_ids = self._semantic_ids(vec, 3 * k, skip=paper_id)
-        fused = rrf(kw_ids, sem_ids)[:k]
-        found = self.store.papers([pid for pid, _ in fused])
-        return [Result(found[pid], s, None, "both") for pid, s in fused if pid in found]
+        if vec is None:
+            ranked = [(pid, 1.0 / (rank + 1)) for rank, pid in enumerate(kw_ids[:k])]
+            matched = set(kw_ids)
+        else:
+            cosine = {pid: c for pid, c in self._neighbours(vec, pool, skip=paper_id)}
+            # keyphrase matches the neighbours missed, with their own cosine similarity
+            missing = [pid for pid in kw_ids if pid not in cosine]
+            for pid, v in self.vectors.vectors(missing).items():
+                cosine[pid] = float(v @ vec)
+            fit = self.keyword.score_ids(terms, list(cosine)) if terms and weight else {}
+            best = max(fit.values(), default=0.0) or 1.0
+            ranked = sorted(
+                ((pid, c + weight * fit.get(pid, 0.0) / best) for pid, c in cosine.items()),
+                key=lambda x: (-x[1], x[0]),
+            )[:k]
+            matched = set(fit)
+        found = self.store.papers([pid for pid, _ in ranked])
+        return [
+            Result(found[pid], s, None, "both" if pid in matched else "semantic")
+            for pid, s in ranked
+            if pid in found
+        ]
+
+    def _neighbours(self, vec: np.ndarray, k: int, skip: str) -> list[tuple[str, float]]:
+        """(paper, cosine similarity) of the k papers nearest to `vec`, `skip` left out."""
+        hits = self.vectors.search(vec, k + 1)
+        names = self.vectors.paper_ids([d for d, _ in hits])
+        return [(names[d], c) for d, c in hits if d in names and names[d] != skip][:k]
 
     # ---- the reader's taste (❤) ------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from coolpapers.sources import registry
 from coolpapers.sources.base import BadId
 from coolpapers.web import views
 from coolpapers.web.api import PaperOut
+from coolpapers.web.cache import Page, page_headers
 from coolpapers.web.edge import Clean
 from coolpapers.web.feature import Builtin, Parts
 
@@ -170,6 +171,11 @@ class SearchOut(BaseModel):
     page: int | None = None
     per_page: int | None = None
     total: int | None = Field(None, description="matched + similar; the same for every sort")
+    exact: bool | None = Field(
+        None,
+        description="false: more papers match than were counted (10,000): `total` and "
+        '`matched` are lower bounds ("more than")',
+    )
     matched: int | None = Field(None, description="papers that match the query's words")
     similar: int | None = Field(
         None, description="papers found by meaning only (hybrid and semantic rankings)"
@@ -256,6 +262,26 @@ def build(site: Site) -> Parts:
 
     r = APIRouter()
 
+    def cache_key(path: str, q: Any) -> str:
+        """A search answer is the same bytes for every reader until the data changes (the
+        page cache's generation) or this worker's vectors catch up (their seq): kept under
+        the parameters it reads, so a popular query costs one search per worker."""
+        params = sorted((k, q.get(k)) for k in _KEYS if k in q)
+        vectors = searcher._vectors  # not loaded by asking: a keyword-only site has none
+        return f"search:{path}?{urlencode(params)}#{vectors.seq if vectors else 0}"
+
+    async def cached(request: Request, path: str, media: str, render_: Any) -> Response | None:
+        """The cached answer of this request, else `render_()`'s (bytes; None: not cached,
+        e.g. a redirect), stored."""
+        key = cache_key(path, request.query_params)
+        page = site.cache.lookup(key)
+        if page is None:
+            body = await render_()
+            if not isinstance(body, bytes):
+                return body
+            page = await run_in_threadpool(site.cache.store_page, key, body, media)
+        return _respond(page, request)
+
     def run(q: Any, **kw: Any) -> Results:
         res = searcher.search(
             q.get("query", "") or q.get("q", ""),
@@ -315,14 +341,17 @@ def build(site: Site) -> Parts:
         )
         async def search_page(request: Request) -> Response:
             q = request.query_params
-            show = _int(q.get("show"), per_page, 1, 200)
-            res = await run_in_threadpool(run, q, per_page=show, branch=branch)
-            if res.redirect:
-                return RedirectResponse(res.redirect, 302)
-            params = {k: v for k, v in q.items() if k != "page"}
-            highlight = q.get("highlight") == "1"
-            body = await run_in_threadpool(page_html, res, params, highlight, path, what)
-            return HTMLResponse(body)
+
+            async def render_() -> bytes | Response:
+                show = _int(q.get("show"), per_page, 1, 200)
+                res = await run_in_threadpool(run, q, per_page=show, branch=branch)
+                if res.redirect:
+                    return RedirectResponse(res.redirect, 302)
+                params = {k: v for k, v in q.items() if k != "page"}
+                highlight = q.get("highlight") == "1"
+                return await run_in_threadpool(page_html, res, params, highlight, path, what)
+
+            return await cached(request, path, "text/html; charset=utf-8", render_)
 
         @r.get(
             f"{path}/feed",
@@ -371,25 +400,30 @@ def build(site: Site) -> Parts:
     )
     async def search_api(request: Request) -> Response:
         q = request.query_params
-        show = _int(q.get("show"), per_page, 1, 200)
-        res = await run_in_threadpool(run, q, per_page=show, branch=q.get("branch"))
-        if res.redirect:
-            return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
-        kws = await run_in_threadpool(searcher.keywords, [it.paper.id for it in res.items])
-        return JSONResponse(
-            {
-                "query": res.query,
-                "sort": res.sort,
-                "mode": res.mode,
-                "page": res.page,
-                "per_page": res.per_page,
-                "total": res.total,
-                "matched": res.matched,
-                "similar": res.similar,
-                "warnings": res.warnings,
-                "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
-            }
-        )
+
+        async def render_() -> bytes | Response:
+            show = _int(q.get("show"), per_page, 1, 200)
+            res = await run_in_threadpool(run, q, per_page=show, branch=q.get("branch"))
+            if res.redirect:
+                return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
+            kws = await run_in_threadpool(searcher.keywords, [it.paper.id for it in res.items])
+            return JSONResponse(
+                {
+                    "query": res.query,
+                    "sort": res.sort,
+                    "mode": res.mode,
+                    "page": res.page,
+                    "per_page": res.per_page,
+                    "total": res.total,
+                    "exact": res.exact,
+                    "matched": res.matched,
+                    "similar": res.similar,
+                    "warnings": res.warnings,
+                    "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
+                }
+            ).body
+
+        return await cached(request, "/api/search", "application/json", render_)
 
     def _pid(raw: str) -> str:
         try:
@@ -502,8 +536,18 @@ def _feed_params(res: Results) -> dict[str, str]:
     return {"query": res.query, **({"mode": res.mode} if res.mode != "hybrid" else {})}
 
 
+def _respond(page: Page, request: Request) -> Response:
+    """A cached answer, gzipped when the client takes it."""
+    body, headers = page_headers(page, request.headers.get("accept-encoding", ""))
+    return Response(body, headers={k.decode(): v.decode() for k, v in headers})
+
+
+# the parameters a search answer reads (cache_key): the rest (&utm_source=...) share one entry
+_KEYS = ("query", "q", "sort", "mode", "page", "show", "from", "to", "highlight", "branch")
+
+
 def _feed_subtitle(res: Results, what: str) -> str:
-    counts = f"{res.total} in all"
+    counts = f"{res.total} in all" if res.exact else f"more than {res.total:,}"
     if res.similar:
         counts += f" ({res.matched} match the words, {res.similar} similar in meaning)"
     notes = "".join(f" Note: {w}" for w in res.warnings)

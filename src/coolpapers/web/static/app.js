@@ -105,6 +105,60 @@ function progressive() {
   obs.observe(more);
 }
 
+// The reader's taste, one store for every page: search.js's ❤ and Track, reader.js's sort and
+// Settings all read and write it. {keywords: ["linear attention", ...], clicked: [{id, kw, at}]},
+// kept in this browser only. It replaces two stores that had drifted apart (Track's
+// "coolpapers.taste" and Settings' "coolpapers.prefs.keywords", one keyword a line): what is
+// found under those keys is merged in and the keys removed, at every read, so that nobody loses
+// a keyword, even one written by a tab still running the old script.
+const TASTE_KEY = "coolpapers.reader.taste";
+const OLD_TASTE_KEY = "coolpapers.taste";
+const OLD_PREFS_KEY = "coolpapers.prefs.keywords";
+const MAX_KEYWORDS = 200; // what POST /api/taste takes
+function readJson(key) {
+  try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+}
+function tidyKeywords(list) {
+  const seen = new Set();
+  const out = [];
+  for (const w of list) {
+    const k = String(w || "").trim();
+    if (k && !seen.has(k.toLowerCase())) { seen.add(k.toLowerCase()); out.push(k); }
+  }
+  return out.slice(0, MAX_KEYWORDS);
+}
+const tasteStore = {
+  load() {
+    const t = readJson(TASTE_KEY) || {};
+    let keywords = Array.isArray(t.keywords) ? t.keywords : [];
+    let clicked = Array.isArray(t.clicked) ? t.clicked : [];
+    let old = null, prefs = null;
+    try { old = localStorage.getItem(OLD_TASTE_KEY); prefs = localStorage.getItem(OLD_PREFS_KEY); } catch (e) { /* private mode */ }
+    if (old !== null || prefs !== null) {
+      const o = readJson(OLD_TASTE_KEY) || {};
+      keywords = [...keywords, ...(Array.isArray(o.keywords) ? o.keywords : []), ...(prefs || "").split("\n")];
+      const ids = new Set(clicked.map((c) => c && c.id));
+      for (const c of Array.isArray(o.clicked) ? o.clicked : []) if (c && !ids.has(c.id)) clicked.push(c);
+      clicked.sort((a, b) => (a.at || 0) - (b.at || 0));
+      const merged = { keywords: tidyKeywords(keywords), clicked };
+      // the old keys go only once the merged store is written
+      if (tasteStore.save(merged)) {
+        try { localStorage.removeItem(OLD_TASTE_KEY); localStorage.removeItem(OLD_PREFS_KEY); } catch (e) { /* private mode */ }
+      }
+      return merged;
+    }
+    return { keywords: tidyKeywords(keywords), clicked };
+  },
+  save(t) {
+    try {
+      localStorage.setItem(TASTE_KEY, JSON.stringify({ keywords: tidyKeywords(t.keywords || []), clicked: t.clicked || [] }));
+      return true;
+    } catch (e) { return false; } // private mode, full
+  },
+  setKeywords(list) { const t = tasteStore.load(); t.keywords = tidyKeywords(list); tasteStore.save(t); return t.keywords; },
+};
+window.coolpapersTasteStore = tasteStore;
+
 // Home page: a tri-state picker (follow / exclude / ignore) kept in localStorage that builds
 // the reader's own listing URL in papers.cool's syntax (cs.AI+cs.LG-cs.CY).
 const STATES = ["ignore", "follow", "exclude"];
@@ -160,6 +214,7 @@ function picker() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  tasteStore.load(); // moves a taste kept under the old keys into the one store, once
   typeset(document);
   progressive();
   picker();

@@ -10,9 +10,10 @@
     filter: "coolpapers.filter",        // {inc, exc, mode: "or"|"and", only}
     theme: "coolpapers.theme",          // "light" | "dark" | absent (follow the system)
     lang: "coolpapers.faq.lang",        // read by faq.js
-    prefs: "coolpapers.prefs.keywords", // one keyword per line: the local ❤ score
     picks: "coolpapers.picks",          // {code: "follow"|"exclude"}: app.js's home picker
   };
+  // the reader's taste (❤ sort, Settings' preference keywords, Track): app.js's one store
+  const tasteStore = window.coolpapersTasteStore;
   const get = (k, dflt) => {
     try { const v = localStorage.getItem(k); return v === null ? dflt : JSON.parse(v); } catch (e) { return dflt; }
   };
@@ -338,6 +339,7 @@
       if (original) box.append(...original);
       original = null; sorted = null;
       box.dataset.sorted = how;
+      sortDone(how);
       return;
     }
     // a long day is sorted whole: the rest of it first (one or two requests)
@@ -355,10 +357,23 @@
     for (const h of box.querySelectorAll(":scope > h3.group")) h.remove(); // groups no longer apply
     box.append(...[...list].sort(byScore(sorted)));
     box.dataset.sorted = how; // done (the scores may take a request): for tests and styles
+    sortDone(how);
     // cards that came while the scores were fetched
     const late = original.filter((e) => e.matches("div.paper") && !score.has(e));
     if (late.length) await placeNew(late);
   }
+  // The sort in force, for the menu and whoever else shows it (search.js's ❤ beside "Total").
+  function sortDone(how) {
+    const sel = document.getElementById("reader-sort");
+    if (sel) sel.value = how;
+    document.dispatchEvent(new CustomEvent("reader:sorted", { detail: { how } }));
+  }
+  // One sort for the page, whichever control asks (the bar's menu, the ❤ beside "Total").
+  window.coolpapersSort = (how) => {
+    const sel = document.getElementById("reader-sort");
+    if (sel) sel.value = how;
+    return sortBy(how);
+  };
   // Cards that arrive while the page is sorted go to their place in the order, not the end.
   async function placeNew(fresh) {
     const box = papersBox();
@@ -382,13 +397,8 @@
     const score = new Map(list.map((c) => [c, 0]));
     const byId = new Map(list.map((c) => [c.id, c]));
     const fromOrder = (order) => order.forEach((id, i) => { if (byId.has(id)) score.set(byId.get(id), order.length - i); });
-    // the search feature's taste model, when it offers one (a function, or its API)
-    if (typeof window.coolpapersTaste === "function") {
-      const order = await window.coolpapersTaste(ids);
-      if (Array.isArray(order)) { fromOrder(order.map((o) => (typeof o === "string" ? o : o.id))); return score; }
-    }
-    const t = get("coolpapers.taste", {}) || {};
-    const keywords = [...new Set([...lines(getText(KEY.prefs)), ...(t.keywords || []).map((w) => w.toLowerCase())])];
+    const t = tasteStore.load();
+    const keywords = t.keywords.map((w) => w.toLowerCase());
     try {
       const r = await fetch("/api/taste", {
         method: "POST", headers: { "Content-Type": "application/json" },
@@ -516,12 +526,13 @@
       applyTheme();
     } }, el("option", { value: "system" }, "follow the system"), el("option", { value: "light" }, "light"), el("option", { value: "dark" }, "dark"));
     theme.value = getText(KEY.theme) || "system";
+    // the same keywords as Track's: one store (app.js), one keyword a line here
     const prefs = el("textarea", { id: "reader-prefs", rows: "4", placeholder: "one keyword per line",
-      oninput: (e) => putText(KEY.prefs, e.target.value) });
-    prefs.value = getText(KEY.prefs);
+      oninput: (e) => tasteStore.setKeywords(e.target.value.split("\n")) });
+    prefs.value = tasteStore.load().keywords.join("\n");
     panel.replaceChildren(closeBtn(), el("h2", {}, "Settings"),
       el("p", {}, el("label", {}, "FAQ language ", lang), " · ", el("label", {}, "Theme ", theme)),
-      el("label", { class: "reader-block" }, "Preference keywords (❤ sort)", prefs),
+      el("label", { class: "reader-block" }, "Preference keywords (❤ sort; the same as Track's)", prefs),
       el("p", { class: "reader-help" }, "Keys: j / k next / previous paper · s star · f FAQ · / filter · Esc close"));
   }
 

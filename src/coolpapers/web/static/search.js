@@ -1,19 +1,14 @@
 // coolpapers search: query words highlighted (&highlight=1), [REL] related papers inline, and
 // the reader's taste kept in this browser only (localStorage, no account): preference keywords
 // and clicked papers drive the ❤ sort of a listing (POST /api/taste) and the Track word cloud.
+// The taste is app.js's one store (coolpapersTasteStore), shared with reader.js's Settings and
+// sort; the ❤ beside "Total" is the bar's ❤ sort, of the whole day.
 "use strict";
 (() => {
-  const KEY = "coolpapers.taste";
   const MAX_CLICKED = 200;
-
-  const load = () => {
-    let t = {};
-    try { t = JSON.parse(localStorage.getItem(KEY) || "{}") || {}; } catch (e) { t = {}; }
-    t.keywords = Array.isArray(t.keywords) ? t.keywords : [];
-    t.clicked = Array.isArray(t.clicked) ? t.clicked : [];
-    return t;
-  };
-  const save = (t) => { try { localStorage.setItem(KEY, JSON.stringify(t)); } catch (e) { /* private mode */ } };
+  const store = window.coolpapersTasteStore;
+  const load = () => store.load();
+  const save = (t) => store.save(t);
   const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const el = (tag, attrs = {}, text = "") => {
     const e = document.createElement(tag);
@@ -79,40 +74,29 @@
     save(t);
   }
 
-  // ---- ❤: sort the cards of this page by the reader's taste ----------------------------------
+  // ---- ❤: the bar's taste sort (reader.js), of the whole day, on and off -----------------------
   function heart() {
     const papers = document.querySelector("div.papers");
     const info = document.querySelector("p.info");
     if (!papers || !info || papers.querySelectorAll(":scope > div.paper").length < 2) return;
-    const btn = el("button", { class: "heart", type: "button", title: "Sort by your taste (Track: keywords and papers you opened)" }, "❤");
+    const btn = el("button", { class: "heart", type: "button", "aria-pressed": "false", title: "Sort the whole day by your taste (Track: keywords and papers you opened)" }, "❤");
     info.append(" ", btn);
-    let original = null;
-    btn.addEventListener("click", async () => {
-      if (original) { // second click: back to arXiv's order
-        papers.append(...original);
-        original = null;
-        btn.classList.remove("on");
-        return;
-      }
+    // the button shows the sort in force, whoever chose it (this button or the bar's menu)
+    document.addEventListener("reader:sorted", (e) => {
+      const on = e.detail.how === "taste";
+      btn.classList.toggle("on", on);
+      btn.setAttribute("aria-pressed", String(on));
+    });
+    btn.addEventListener("click", () => {
+      if (typeof window.coolpapersSort !== "function") return;
+      if (papers.dataset.sorted === "taste") { window.coolpapersSort("arxiv"); return; }
       const t = load();
       if (!t.keywords.length && !t.clicked.length) {
         btn.title = "Nothing to sort by yet: open some papers or add keywords in Track.";
         track(true);
         return;
       }
-      const cards = [...papers.querySelectorAll(":scope > div.paper")];
-      const r = await fetch("/api/taste", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ ids: cards.map((c) => c.id), keywords: t.keywords, clicked: t.clicked.map((c) => c.id) }),
-      });
-      if (!r.ok) return;
-      const { order } = await r.json();
-      original = [...papers.children];
-      const byId = new Map(cards.map((c) => [c.id, c]));
-      for (const h of papers.querySelectorAll(":scope > h3.group")) h.remove(); // groups no longer apply
-      papers.append(...order.map((o) => byId.get(o.id)).filter(Boolean));
-      btn.classList.add("on");
+      window.coolpapersSort("taste");
     });
   }
 
@@ -127,7 +111,8 @@
     panel.hidden = false;
     const t = load();
     panel.replaceChildren();
-    panel.append(el("h2", {}, "Track: your taste (kept in this browser only)"));
+    panel.append(el("h2", {}, "Track: your taste (kept in this browser only)"),
+      el("p", { class: "muted" }, "Your keywords sort the day with ❤ (the ❤ beside Total, or the bar's sort); Settings (⚙) shows the same list."));
     const form = el("form", { class: "track-add" });
     const input = el("input", { type: "text", placeholder: "add a keyword, e.g. linear attention", "aria-label": "Keyword" });
     form.append(input, el("button", {}, "Add"));
