@@ -48,14 +48,26 @@ $(LOCAL_LLM): pyproject.toml | $(BIN)/python
 	  echo "failed" > $@; \
 	fi
 
-# KaTeX is served by us from the package, installed from the npm registry at build time.
-assets: $(KATEX)/katex.min.js
+# KaTeX (the math) and Swagger UI (/api/docs) are served by us from the package, installed
+# from the npm registry at build time (package-lock.json pins them), never taken from a CDN.
+# --ignore-scripts: neither needs an install script, and swagger-ui-dist's dependency
+# @scarf/scarf has one that reports each install over the network.
+SWAGGER := $(dir $(KATEX))swagger-ui
+NPM_CI := npm ci --ignore-scripts --no-audit --no-fund --silent
+assets: $(KATEX)/katex.min.js $(SWAGGER)/swagger-ui-bundle.js
 
 $(KATEX)/katex.min.js: package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
+	$(NPM_CI)
 	rm -rf $(KATEX) && mkdir -p $(KATEX)
 	cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(KATEX)/
 	cp -r node_modules/katex/dist/fonts $(KATEX)/fonts
+
+# after KaTeX's rule (order-only), which installs node_modules when package.json changed
+$(SWAGGER)/swagger-ui-bundle.js: package.json package-lock.json | $(KATEX)/katex.min.js
+	test -d node_modules/swagger-ui-dist || $(NPM_CI)
+	rm -rf $(SWAGGER) && mkdir -p $(SWAGGER)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	  node_modules/swagger-ui-dist/LICENSE $(SWAGGER)/
 
 demo: install
 	PORT=$(PORT) $(BIN)/coolpapers demo
@@ -84,4 +96,4 @@ bench: install
 	@echo "run e.g. $(BIN)/python bench/listing.py, bench/search.py, bench/faq.py"
 
 clean:
-	rm -rf $(VENV) node_modules $(KATEX) build *.egg-info
+	rm -rf $(VENV) node_modules $(KATEX) $(SWAGGER) build *.egg-info
