@@ -23,10 +23,13 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 
 def default_answer(messages: list[dict[str, Any]]) -> str:
-    """Names the question it answers, and carries math that Markdown must not mangle."""
+    """Names the question it answers, and carries math that Markdown must not mangle. Each
+    answer's point is its own (numbered): the FAQ stops an answer that copies a sentence of an
+    earlier one (llm/repeat.py), as a real model's answers do not."""
     turn = sum(1 for m in messages if m["role"] == "assistant")
     return (
-        f"Answer {turn + 1} to: {messages[-1]['content']}\n\n- point $a_1 * b_2 \\\\ c_3$ **bold**"
+        f"Answer {turn + 1} to: {messages[-1]['content']}\n\n"
+        f"- point {turn + 1} $a_1 * b_2 \\\\ c_3$ **bold**"
     )
 
 

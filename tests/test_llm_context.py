@@ -106,8 +106,12 @@ def test_chunks_keep_to_their_sections_and_size() -> None:
 
 def test_model_profiles_and_sampling() -> None:
     tiny = models.profile_for("/x/SmolLM2-135M-Instruct.Q4_1.gguf")
-    assert tiny.context_tokens == 8192 and tiny.repeat_penalty == 1.2
+    assert tiny.context_tokens == 8192 and tiny.repeat_penalty == 1.1
+    # measured (bench/faq_quality.py): the penalty over more than one answer, brief answers,
+    # each question on its own
+    assert tiny.penalty_window == 256 and tiny.style and not tiny.history
     assert "tiny demo" in tiny.label
+    assert models.profile_for("SmolLM2-135M-Instruct.Q4_1") == tiny  # by the model id too
     other = models.profile_for("mistral-7b-instruct-v0.3.Q4_K_M.gguf")
     assert other.label == "mistral-7b-instruct-v0.3.Q4_K_M" and other.repeat_penalty
     # hosted APIs reject parameters they do not know: the penalty is sent only when set

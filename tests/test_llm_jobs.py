@@ -110,10 +110,15 @@ def test_mid_stream_failure_keeps_nothing_and_next_ask_succeeds(faq_store: Store
     assert service.queue.status(p.id, "en").state == "done"
 
 
+def _cut_short(messages: list[dict[str, Any]]) -> str:
+    # (each answer its own words: the same sentence in two answers would be a copy, cut)
+    return f"The first point about {messages[-1]['content']} is made here. And the sec"
+
+
 def test_answers_cut_at_the_length_limit_are_marked(faq_store: Store) -> None:
     p = paper()
     add_papers(faq_store, [p])
-    with FakeLLM(finish_reason="length") as llm:
+    with FakeLLM(answer=_cut_short, finish_reason="length") as llm:
         service = FaqService(faq_store, faq_settings(llm.url))
         pool = Workers(service, slots=1, poll=0.02).start()
         try:
@@ -124,6 +129,8 @@ def test_answers_cut_at_the_length_limit_are_marked(faq_store: Store) -> None:
     a = service.answer(p.id, "en")
     assert a is not None and a.usage["cut"] == 6
     assert all(text.endswith(" …") for _, text in a.turns)
+    # ending with the last sentence it finished, not in the middle of a word
+    assert all(text.endswith(f"{q} is made here. …") for q, text in a.turns)
 
 
 def test_killed_worker_lease_expires_and_another_finishes(faq_store: Store) -> None:
@@ -252,7 +259,9 @@ def test_a_dead_workers_job_reads_restarting_then_is_taken_over(faq_store: Store
 def _slow_first_answer(messages: list[dict[str, Any]]) -> str:
     """The first answer streams for a while (about 1.5 s below), the others at once."""
     first = not any(m["role"] == "assistant" for m in messages)
-    return default_answer(messages) * 2 if first else "ok"
+    # (words that never repeat: a repeated answer would be cut short by the repeat guard)
+    more = " ".join(f"word{i}" for i in range(25))
+    return f"{default_answer(messages)} {more}" if first else "ok"
 
 
 def test_the_heartbeat_keeps_a_long_call_leased_through_database_errors(

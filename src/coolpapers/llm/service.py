@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from coolpapers.config import Settings
+from coolpapers.llm import local, render
 from coolpapers.llm import prompts as prompts_
-from coolpapers.llm import render
 from coolpapers.llm.jobs import DONE, FAILED, JobQueue, JobStatus, Refused
 from coolpapers.llm.schema import faq_answers, faq_counters, faq_ratelimit
 from coolpapers.records import Paper
@@ -65,10 +65,23 @@ class FaqService:
         self.settings = settings
         self.queue = JobQueue(store)
         self.prompts = prompts_.load(settings.llm_prompt_file)
+        # The local model's background build, when `serve` started before it ended
+        # (cli/local_llm.py): read on each request, cheaply, until it has ended.
+        self.build = local.BuildWatch.from_env()
 
     @property
     def configured(self) -> bool:
-        return self.settings.llm_configured
+        return self.settings.llm_configured and self.unavailable() is None
+
+    def building(self) -> str | None:
+        """While the local model is being built: what readers are told (and for how long)."""
+        b = self.build.get() if self.build is not None else None
+        return b.note() if b is not None and b.busy else None
+
+    def unavailable(self) -> str | None:
+        """Why the FAQ has no model after all: the local model's build failed or stopped."""
+        b = self.build.get() if self.build is not None else None
+        return b.note() if b is not None and b.state in (local.FAILED, local.STOPPED) else None
 
     @property
     def label(self) -> str:

@@ -8,6 +8,11 @@ current one), then the rest. Readers leaving does not stop the job: it is the wo
 When a worker dies, its job reads as `restarting` once the lease has run out: the dead
 attempt's text is dropped from the view (it will never be finished) and readers are told the
 answer starts over; the attempt that takes the job over is marked `restarted`.
+
+Status events carry the generation's `step`, what it is doing in words (the worker's: fetching
+the PDF, retrying, using the abstract, answering question k of 6; for a queued job while the
+local model is being built, that and for about how long), so a reader is never left with a
+bare "Generating…" for long.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from coolpapers.llm import render
-from coolpapers.llm.jobs import DONE, FAILED, RESTARTING, RUNNING, JobStatus
+from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING, JobStatus
 from coolpapers.llm.service import FaqService
 
 Event = tuple[str, dict[str, Any]]
@@ -37,6 +42,7 @@ class Snapshot:
     final: dict[str, Any] | None = None
     error: str | None = None
     restarted: bool = False  # this generation was taken over from a dead worker
+    step: str | None = None  # what the generation is doing now, for readers
 
 
 @dataclass(slots=True)
@@ -100,16 +106,20 @@ class Hub:
                     # The worker died and another one starts over: so does the reader's view.
                     yield "reset", {"attempt": s.attempt}
                 attempt, sent_done = s.attempt, 0
-            status = (s.state, s.position, s.restarted)
+            status = (s.state, s.position, s.restarted, s.step)
             if status != last_status:
                 last_status = status
-                yield "status", {"state": s.state, "position": s.position, **_restart(s)}
+                step = {"step": s.step} if s.step else {}
+                yield "status", {"state": s.state, "position": s.position, **step, **_restart(s)}
+            n = len(questions)
             for i in range(sent_done, len(s.done)):
-                yield "turn", {"i": i, "q": questions[i], "html": s.done[i], "done": True}
+                yield "turn", {"i": i, "of": n, "q": questions[i], "html": s.done[i], "done": True}
             sent_done = len(s.done)
             if s.current is not None and s.current >= sent_done:
                 i = s.current
-                yield "turn", {"i": i, "q": questions[i], "html": s.current_html, "done": False}
+                yield "turn", {
+                    "i": i, "of": n, "q": questions[i], "html": s.current_html, "done": False
+                }  # fmt: skip
 
     async def _poll(self, w: _Watch) -> None:
         try:
@@ -150,7 +160,14 @@ class Hub:
         if job.state in (FAILED, "none"):
             err = job.error or "no generation is running for this paper"
             return replace(s, version=s.version + 1, state=job.state, error=err)
+        if job.state == PENDING and (why := self.service.unavailable()) is not None:
+            # The local model's build failed: this job will not run here (it stays queued
+            # for a server with a model); its readers are told why.
+            return replace(s, version=s.version + 1, state=FAILED, error=why)
         restarted = job.restarts > 0
+        step = job.step if job.state == RUNNING else None
+        if job.state == PENDING:
+            step = self.service.building()
         if job.state == RESTARTING and (s.done or s.current is not None):
             # The worker died: what it wrote will never be finished; readers drop it.
             w.attempt, w.seq, w.texts, w.done_html = -1, 0, {}, []
@@ -178,16 +195,18 @@ class Hub:
                 current=top,
                 current_html=html,
                 restarted=restarted,
+                step=step,
             )
         # (`s is not w.snap`: a new attempt began, or a dead one's text went: readers must hear)
-        now = (job.state, job.position, restarted)
-        if now != (s.state, s.position, s.restarted) or s is not w.snap or not s.version:
+        now = (job.state, job.position, restarted, step)
+        if now != (s.state, s.position, s.restarted, s.step) or s is not w.snap or not s.version:
             return replace(
                 s,
                 version=s.version + 1,
                 state=job.state,
                 position=job.position,
                 restarted=restarted,
+                step=step,
             )
         return None
 

@@ -7,6 +7,12 @@ written to the store every `flush` seconds, which also renews the lease; a heart
 renews it every third of the lease whatever the conversation is doing (the PDF download, a
 slow first token, a busy event loop), so the lease can be short and a dead worker's job is
 taken over within seconds. A heartbeat that finds the lease lost stops the conversation.
+
+Readers are told each step (the job's `step`, streamed by llm/stream.py): fetching the PDF and
+each retry, the fall back to the abstract, then "answering question k of 6". Each answer is
+watched by a repetition guard (llm/repeat.py) that stops it where it loops or copies an
+earlier answer; a model too small to use the conversation (its profile's `history` off) is
+asked each question without the earlier answers, which it would otherwise copy.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coolpapers.llm import chat, context, fulltext, models
+from coolpapers.llm import chat, context, fulltext, local, models
 from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import Claim
+from coolpapers.llm.repeat import Guard
 from coolpapers.llm.service import FaqService
 from coolpapers.records import Paper
 from coolpapers.sources.http import Clients
@@ -107,9 +114,11 @@ class Conversation:
             if paper is None:
                 raise LLMError(f"unknown paper {claim.paper_id}")
             store = self.service.store
-            text = await asyncio.to_thread(fulltext.get, store, self.clients, s, paper)
+            text = await asyncio.to_thread(
+                fulltext.get, store, self.clients, s, paper, self._progress
+            )
             ctx = await asyncio.to_thread(paper_context, self.service, paper, text, claim.lang)
-            turns, usage = await self._talk(ctx)
+            turns, usage = await self._talk(ctx, text.note)
             row = await asyncio.to_thread(  # rendering takes a few ms: not on the loop
                 self.service.make_answer,
                 paper,
@@ -134,27 +143,55 @@ class Conversation:
     def _key(self) -> tuple[str, str]:
         return self.claim.paper_id, self.claim.lang
 
-    async def _talk(self, ctx: Context) -> tuple[list[tuple[str, str]], dict[str, int]]:
-        """The questions one by one, each call carrying the conversation so far."""
+    def _progress(self, step: str) -> None:
+        """Tell readers what the conversation is doing (any thread); a lost lease is the
+        heartbeat's to notice."""
+        try:
+            self.service.queue.step(self.claim, step, self.settings.llm_lease_seconds)
+        except Exception as e:  # a step is for show: never fail the answer over one
+            log.warning("could not record the step of %s/%s: %s", *self._key(), e)
+
+    async def _talk(
+        self, ctx: Context, note: str = ""
+    ) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        """The questions one by one, each call carrying the conversation so far (for a model
+        whose profile says it cannot use it, the questions alone). `note`: why the answers
+        come from the abstract, kept before each step (a step of its own would last only
+        until the first question's)."""
         history = list(ctx.opening)
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
         turns: list[tuple[str, str]] = []
-        for i, question in enumerate(self.service.prompts.questions[ctx.lang]):
+        questions = self.service.prompts.questions[ctx.lang]
+        keep = models.profile_for(self.settings.llm_model).history
+        for i, question in enumerate(questions):
+            step = _ANSWERING.get(ctx.lang, _ANSWERING["en"]).format(k=i + 1, n=len(questions))
+            await asyncio.to_thread(self._progress, f"{note} {step}" if note else step)
             messages = await asyncio.to_thread(ctx.ask, history, question, i)
-            answer = await self._ask(messages, i, usage)
+            guard = Guard(earlier=[a for _, a in turns], question=question)
+            answer = await self._ask(messages, i, usage, guard, ctx.lang)
             if usage.get("counted"):  # the server reported nothing: count the prompt too
                 usage["prompt_tokens"] += await asyncio.to_thread(
                     lambda m=messages: sum(ctx.window.count(x["content"]) for x in m)
                 )
-            history += [
-                {"role": "user", "content": question},
-                {"role": "assistant", "content": answer},
-            ]
+            if keep:
+                history += [
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": answer},
+                ]
             turns.append((question, answer))
         return turns, usage
 
-    async def _ask(self, messages: list[dict[str, str]], turn: int, usage: dict[str, int]) -> str:
-        reply = await chat.stream(self.llm, self.settings, messages, usage=True)
+    async def _ask(
+        self,
+        messages: list[dict[str, str]],
+        turn: int,
+        usage: dict[str, int],
+        guard: Guard | None = None,
+        lang: str = "en",
+    ) -> str:
+        reply = await chat.stream(
+            self.llm, self.settings, messages, usage=True, guard=guard, lang=lang
+        )
         usage["calls"] += 1
         pending: list[str] = []
         cut = ""
@@ -172,7 +209,12 @@ class Conversation:
                 await self._write(turn, "".join(pending))
                 pending.clear()
                 last = time.monotonic()
-        if reply.finish_reason is None:
+        if reply.repeated:
+            # Stopped where it began to loop or copy (the text ends with the mark).
+            usage["repeated"] = usage.get("repeated", 0) + 1
+            assert guard is not None
+            log.info("answer %d of %s/%s cut: %s", turn + 1, *self._key(), guard.why)
+        elif reply.finish_reason is None:
             # The server closed the stream without saying the answer was complete.
             raise LLMError("the model's stream broke off before the answer was complete")
         if reply.reported:
@@ -199,6 +241,11 @@ class Conversation:
         )
         if not ok:
             raise LostLease
+
+
+# The step readers see while an answer is asked for (before its first words, the model reads
+# the question's excerpts: seconds on a CPU).
+_ANSWERING = {"en": "Answering question {k} of {n}…", "zh": "正在回答第 {k} 个问题（共 {n} 个）…"}
 
 
 class Heartbeat:
@@ -246,7 +293,13 @@ def paper_context(service: FaqService, paper: Paper, text: fulltext.FullText, la
     s = service.settings
     questions = len(service.prompts.questions[lang])
     window = models.window(s, questions + 1, models.counter(s))  # + 1: room for a follow-up
-    return context.build(service.prompts, paper, text, lang, window)
+    ctx = context.build(service.prompts, paper, text, lang, window)
+    style = models.profile_for(s.llm_model).style_for(lang)
+    if style and ctx.opening and ctx.opening[0]["role"] == "system":
+        # how this model should answer (its profile), after the prompts' system message
+        system = ctx.opening[0]
+        ctx.opening[0] = {**system, "content": f"{system['content']} {style}"}
+    return ctx
 
 
 # The pools running in this process, so that a web request that enqueued work wakes them.
@@ -334,6 +387,12 @@ class Workers:
         assert self._wake is not None
         while not self._stop.is_set():
             self._wake.clear()  # before the claim: a wake-up during it is not lost
+            if local.waiting():
+                # The local model is still being built (`make demo`): readers' jobs wait in
+                # the queue, and start when it runs (cli/local_llm.py wakes us).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll)
+                continue
             claim = await asyncio.to_thread(
                 self.service.queue.claim, self.owner, s.llm_lease_seconds, s.llm_concurrency
             )

@@ -33,10 +33,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from coolpapers.llm import chat, fulltext, render
+from coolpapers.llm import chat, fulltext, models, render
 from coolpapers.llm import worker as worker_
 from coolpapers.llm.batch import day_papers
 from coolpapers.llm.jobs import DONE, FAILED, PENDING, RESTARTING, RUNNING
+from coolpapers.llm.repeat import Guard
 from coolpapers.llm.service import COUNTED, COUNTER_KINDS, LIMITED, FaqService, View
 from coolpapers.llm.stream import RESTART_NOTE, Hub, answer_json
 from coolpapers.records import Paper
@@ -58,10 +59,10 @@ HELP = (
 )
 
 
-def help_text(settings: Settings) -> str:
+def help_text(settings: Settings, service: FaqService | None = None) -> str:
     """Why the FAQ has no model: what `serve` found (the local model could not be installed
-    or started), then how to configure one."""
-    reason = settings.llm_unavailable
+    or started, or its background build failed), then how to configure one."""
+    reason = (service.unavailable() if service is not None else None) or settings.llm_unavailable
     return f"{reason.rstrip('.')}. {HELP}" if reason else HELP
 
 
@@ -117,7 +118,7 @@ def build(site: Site) -> Parts:
                 f"FAQ about the whole paper, by {service.label}",
             )
         else:
-            label, title = "FAQ", help_text(site.settings)
+            label, title = "FAQ", help_text(site.settings, service)
         return cast(Markup, tpl.button(p, label, title))
 
     def panel(p: Paper) -> Markup:
@@ -182,8 +183,13 @@ def build(site: Site) -> Parts:
         }
         if out["restarted"]:
             out["note"] = RESTART_NOTE
+        if v.job.step and v.status == RUNNING:
+            out["step"] = v.job.step  # what it is doing now: fetching the PDF, question k
+        building = service.building()
+        if building:
+            out["building"] = building  # the local model: a FAQ asked now starts when built
         if not service.configured:
-            out["message"] = help_text(site.settings)
+            out["message"] = help_text(site.settings, service)
         if v.answer is not None:
             out.update({k: x for k, x in answer_json(v.answer).items() if k != "state"})
         return out
@@ -229,7 +235,7 @@ def build(site: Site) -> Parts:
         if not isinstance(paper, Paper):
             return paper
         if not service.configured:
-            return error(503, help_text(site.settings), configured=False)
+            return error(503, help_text(site.settings, service), configured=False)
         lang = service.lang(lang)
         v = await run_in_threadpool(service.view, paper, lang)
         if not regenerate and v.status == DONE and v.answer is not None:
@@ -256,7 +262,10 @@ def build(site: Site) -> Parts:
         if not isinstance(paper, Paper):
             return paper
         if not service.configured:
-            return error(503, help_text(site.settings), configured=False)
+            return error(503, help_text(site.settings, service), configured=False)
+        building = service.building()
+        if building:  # answered within the request, by a model that is not running yet
+            return error(503, building, headers={"Retry-After": "60"})
         try:
             body = await request.json()
             question = str(body.get("question", "")).strip()[:2000]
@@ -358,7 +367,7 @@ def build(site: Site) -> Parts:
             # the stored answer is sanitized HTML already (llm/render)
             return HTMLResponse(str(tpl.answer(Markup(v.answer.html), outdated)))
         if not service.configured:
-            return HTMLResponse(str(tpl.help(help_text(site.settings))))
+            return HTMLResponse(str(tpl.help(help_text(site.settings, service))))
         if request.method == "POST":
             refused = await start(request, p, lang, False)
             if refused is not None:
@@ -366,7 +375,7 @@ def build(site: Site) -> Parts:
                 return HTMLResponse(str(tpl.refused(msg)), refused.status_code)
         job = await run_in_threadpool(service.queue.status, p.id, lang)
         if job.state == PENDING:
-            return HTMLResponse(str(tpl.pending(job.position)))
+            return HTMLResponse(str(tpl.pending(job.position, service.building())))
         if job.state == RESTARTING or (job.state == RUNNING and job.restarts):
             return HTMLResponse(str(tpl.restarted(RESTART_NOTE)))
         if job.state == RUNNING:
@@ -446,18 +455,22 @@ async def _followup_events(
     """One more turn of the FAQ's conversation, for this reader only (nothing is stored)."""
     ctx = await asyncio.to_thread(worker_.paper_context, service, paper, text, lang)
     history = list(ctx.opening)
-    for q, a in turns:
-        history += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    if models.profile_for(service.settings.llm_model).history:  # (a tiny model copies them)
+        for q, a in turns:
+            history += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     prompt = f"{service.prompts.followup[lang]}\n\n{question}"
     messages = await asyncio.to_thread(ctx.ask, history, prompt, None)
     llm = worker_.make_llm(service)
     last = 0.0
+    # Stopped where it loops, copies an answer of the FAQ or restates the question (a reader
+    # sees only what the guard has settled: llm/chat.py).
+    guard = Guard(earlier=[a for _, a in turns], question=question)
     try:
-        reply = await chat.stream(llm, service.settings, messages)
+        reply = await chat.stream(llm, service.settings, messages, guard=guard, lang=lang)
         async for _ in reply:
             if time.monotonic() - last > 0.1:
                 last = time.monotonic()
-                html = await asyncio.to_thread(render.markdown, reply.text)
+                html = await asyncio.to_thread(render.markdown, reply.shown)
                 yield sse("turn", {"html": html, "done": False})
         html = await asyncio.to_thread(render.markdown, reply.text)
         yield sse("done", {"html": html, "markdown": reply.text})

@@ -138,6 +138,10 @@
               restarted = true;
               if (d.state === "restarting") this.body.replaceChildren();
               this.say(d.note, "restarted");
+            } else if (d.step) {
+              // What the generation is doing: fetching the PDF (and each retry), using the
+              // abstract, answering question k of 6; or, queued, the local model being built.
+              this.say(d.step, d.state === "pending" ? "waiting" : "");
             } else {
               this.say(d.state === "pending" ? `Pending: ${d.position ?? "…"}` : "Generating…");
             }
@@ -149,7 +153,9 @@
             t.innerHTML = d.html;  // server-rendered, sanitized snapshot of this turn
             typeset(t);
             const again = restarted ? " (restarted: the previous attempt stopped)" : "";
-            this.say((d.done ? "Generating…" : `Writing answer ${d.i + 1}…`) + again, restarted ? "restarted" : "");
+            // (a finished turn: the next question's step follows in a status event)
+            const k = Math.min(d.i + (d.done ? 2 : 1), d.of || 6);
+            this.say(`Answering question ${k} of ${d.of || 6}…${again}`, restarted ? "restarted" : "");
           } else if (name === "done") {
             return this.load();  // the final view, with its metadata
           } else if (name === "error") {
