@@ -146,4 +146,4 @@ bench: install
 	@echo "run e.g. $(BIN)/python bench/listing.py, bench/search.py, bench/faq.py"
 
 clean:
-	rm -rf $(VENV) node_modules $(KATEX) build *.egg-info
+	rm -rf $(VENV) node_modules $(KATEX) $(SWAGGER) build *.egg-info
