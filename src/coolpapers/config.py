@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # [PDF] / [FAQ] clicks (the counters, the ★ sort): one per address, paper and kind per
     # window counts, and at most this many per address per window; more are not counted.
     llm_click_limit: int = 300
+    # Tokens a UTC day's background work (TL;DRs and translations precomputed for the day,
+    # llm/texts.py) may spend; readers' own requests still run. 0: no budget.
+    llm_daily_token_budget: int = 0
     # `serve` runs FAQ workers in its own process (the embedded setup); turn off when
     # separate `coolpapers worker` processes do the work.
     llm_workers_in_serve: bool = True

@@ -453,6 +453,101 @@ def faq(
 
 
 @app.command()
+def enrich(
+    category: Annotated[str | None, typer.Option("--category", "-c", help="e.g. cs.CL")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="announcement day YYYY-MM-DD (default: latest)")
+    ] = None,
+    venue: Annotated[
+        str | None, typer.Option(help="a venue edition instead, e.g. ACL.2024 (ACL: the latest)")
+    ] = None,
+    tldr: Annotated[bool, typer.Option("--tldr", help="a one-sentence TL;DR per paper")] = False,
+    translate: Annotated[
+        list[str] | None,
+        typer.Option("--translate", help="a language to translate into (zh, ja, ...); repeatable"),
+    ] = None,
+    fields: Annotated[
+        str, typer.Option(help="what --translate translates: both (title and abstract) or abstract")
+    ] = "both",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say how many calls and tokens it would take")
+    ] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(help="calls at once (COOLPAPERS_LLM_CONCURRENCY)")
+    ] = None,
+) -> None:
+    """TL;DRs and translations of a listing day (-c) or a venue edition (--venue), computed
+    ahead of readers as background work: progress bar, cached ones skipped, resumable, within
+    the daily token budget (COOLPAPERS_LLM_DAILY_TOKEN_BUDGET)."""
+    from datetime import date as date_
+
+    from coolpapers.llm import texts
+    from coolpapers.llm.batch import day_papers, edition_papers, run_enrich
+    from coolpapers.llm.service import FaqService
+
+    settings = get_settings()
+    if not category and not venue:
+        raise typer.BadParameter("name a category (-c cs.CL) or a venue (--venue ACL.2024)")
+    if fields not in ("both", "abstract"):
+        raise typer.BadParameter("--fields is both or abstract")
+    tasks = [(texts.TLDR, "en")] if tldr else []
+    for lang in translate or []:
+        if not texts.valid_lang(lang):
+            raise typer.BadParameter(f"--translate {lang!r}: a language code such as zh or ja")
+        tasks += [(texts.ABSTRACT, lang)] + ([(texts.TITLE, lang)] if fields == "both" else [])
+    if not tasks:
+        raise typer.BadParameter("ask for --tldr and/or --translate LANG")
+    if concurrency:
+        settings = settings.model_copy(update={"llm_concurrency": concurrency})
+    store = _store()
+    if venue:
+        what, papers = edition_papers(store, venue)
+        what = what or venue
+    else:
+        when, papers = day_papers(store, category or "", date_.fromisoformat(day) if day else None)
+        what = f"{category} {when or 'no day'}"
+    if dry_run:
+        service = texts.TextService(FaqService(store, settings))
+        plan = texts.plan(service, papers, tasks)
+        console.print(f"{what}: {plan['papers']} papers, model {settings.llm_model or '(none)'}")
+        total = 0
+        for name, t in plan["tasks"].items():
+            tokens = t["prompt_tokens"] + t["completion_tokens"]
+            total += tokens
+            console.print(
+                f"  {name}: {t['calls']} calls ({t['cached']} cached), about "
+                f"{t['prompt_tokens']:,} prompt + {t['completion_tokens']:,} completion tokens"
+            )
+        budget = settings.llm_daily_token_budget
+        spent = service.spent(background=True)
+        console.print(
+            f"  in all about {total:,} tokens; spent today in the background {spent:,}"
+            + (f" of a budget of {budget:,}" if budget > 0 else " (no daily budget set)")
+        )
+        return
+    if not settings.llm_configured:
+        console.print(
+            "[red]No LLM configured:[/] set COOLPAPERS_LLM_BASE_URL and COOLPAPERS_LLM_MODEL "
+            "(or run `serve --local-llm`)."
+        )
+        raise typer.Exit(1)
+    with count_bar(f"enrich {what}", None) as bar:
+        report = run_enrich(
+            store,
+            settings,
+            papers,
+            tasks,
+            progress=lambda done, total: bar.update(0, completed=done, total=total),
+        )
+    console.print(
+        f"[green]enrich[/] {what}: {report.papers} papers, {report.cached} texts cached, "
+        f"{report.done} written, {len(report.failed)} failed"
+        + (" (rerun to retry them)" if report.failed else "")
+        + (" - stopped: today's token budget is spent" if report.budget else "")
+    )
+
+
+@app.command()
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="conversations in this process")] = None,
 ) -> None:

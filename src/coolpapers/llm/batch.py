@@ -18,6 +18,7 @@ from datetime import date
 from coolpapers.config import Settings
 from coolpapers.llm.jobs import DONE, FAILED
 from coolpapers.llm.service import FaqService
+from coolpapers.llm.texts import TextService
 from coolpapers.llm.worker import Workers
 from coolpapers.records import Paper
 from coolpapers.sources import registry
@@ -128,4 +129,69 @@ def run_batch(
                 time.sleep(poll)
     finally:
         workers.stop()
+    return report
+
+
+@dataclass(slots=True)
+class EnrichReport:
+    papers: int = 0
+    cached: int = 0
+    done: int = 0
+    failed: list[str] = field(default_factory=list)
+    budget: bool = False  # stopped: the day's token budget is spent
+
+
+def run_enrich(
+    store: Store,
+    settings: Settings,
+    papers: list[Paper],
+    tasks: list[tuple[str, str]],
+    *,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    stop: threading.Event | None = None,
+    poll: float = 0.5,
+    workers: bool = True,
+) -> EnrichReport:
+    """TL;DRs and translations (`tasks`: (task, lang) pairs) of `papers`, as background work
+    (below every reader's request), waited for: the texts kept by this model and prompt
+    version are skipped, failed ones retried; killed and rerun, it goes on where it was (the
+    jobs are rows). `workers` False: only queued, for the workers already running (`serve`)."""
+    texts_ = TextService(FaqService(store, settings))
+    report = EnrichReport(papers=len(papers))
+    todo: list[tuple[str, str, str]] = []
+    for task, lang in tasks:
+        due = texts_.due(papers, task, lang)
+        report.cached += len(papers) - len(due)
+        for p in due:
+            texts_.ask(p, task, lang, background=True)
+            todo.append((p.id, task, lang))
+    if not todo or not workers:
+        return report
+    pool = start_workers(store, settings, settings.llm_concurrency)
+    stop = stop or threading.Event()
+    try:
+        remaining = set(todo)
+        while remaining and not stop.is_set():
+            for key in list(remaining):
+                pid, task, lang = key
+                st = texts_.status(pid, task, lang)
+                if st.state == DONE:
+                    report.done += 1
+                    remaining.discard(key)
+                elif st.state == FAILED:
+                    log.warning(
+                        "%s of %s (%s) failed: %s (rerun to retry)", task, pid, lang, st.error
+                    )
+                    report.failed.append(f"{pid}:{task}:{lang}")
+                    remaining.discard(key)
+            progress(report.done + len(report.failed), len(todo))
+            if remaining and not texts_.budget_left():
+                running = [k for k in remaining if texts_.status(*k).state == "running"]
+                if not running:  # what runs finishes; nothing more starts today
+                    report.budget = True
+                    break
+            if remaining:
+                time.sleep(poll)
+    finally:
+        pool.stop()
     return report

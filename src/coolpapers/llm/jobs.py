@@ -1,4 +1,7 @@
-"""The job queue in the database: one row per (paper, language) is THE truth of a generation.
+"""The job queue in the database: one row per (paper, language, task) is THE truth of a
+generation. Tasks: the FAQ ("faq") and the short texts of llm/texts.py (TL;DRs, translations),
+which share the queue's leases, single flight and concurrency cap; background work has a
+priority below zero, so every reader's request goes first.
 
 - Single flight: the primary key makes a second enqueue a join; only `failed` (or an explicit
   regeneration) moves a row back to `pending`.
@@ -25,6 +28,7 @@ from coolpapers.llm.schema import faq_answers, faq_chunks, faq_jobs
 from coolpapers.store import Store
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+FAQ = "faq"  # the task of the FAQ's rows (and of every row before llm_0004)
 # Never stored: what a reader is told about a RUNNING row whose lease ran out (its worker
 # died, and no other worker has taken the job over yet).
 RESTARTING = "restarting"
@@ -37,6 +41,8 @@ class Claim:
     lang: str
     attempt: int
     owner: str
+    task: str = FAQ
+    background: bool = False  # queued below every reader's request (priority < 0)
 
 
 @dataclass(slots=True)
@@ -75,6 +81,7 @@ class JobQueue:
         *,
         force: bool = False,
         admit: Callable[[Connection], bool] | None = None,
+        task: str = FAQ,
     ) -> Enqueued:
         """Start or join the generation. A done row stays done (its answer is the cache)
         unless `force` (regeneration).
@@ -95,6 +102,7 @@ class JobQueue:
                 {
                     "paper_id": paper_id,
                     "lang": lang,
+                    "task": task,
                     "state": PENDING,
                     "priority": priority,
                     "enqueued": now,
@@ -102,11 +110,12 @@ class JobQueue:
                     "restarts": 0,
                     "updated": now,
                 },
-                ["paper_id", "lang"],
+                ["paper_id", "lang", "task"],
             )
+            key = _job(faq_jobs, paper_id, lang, task)
             reopened = conn.execute(
                 update(faq_jobs)
-                .where(j.paper_id == paper_id, j.lang == lang, j.state.in_(reopen))
+                .where(*key, j.state.in_(reopen))
                 .values(
                     state=PENDING,
                     priority=priority,
@@ -121,21 +130,17 @@ class JobQueue:
                 raise Refused
             # A reader waiting on an old paper's job lifts it to its own priority.
             conn.execute(
-                update(faq_jobs)
-                .where(j.paper_id == paper_id, j.lang == lang, j.priority < priority)
-                .values(priority=priority)
+                update(faq_jobs).where(*key, j.priority < priority).values(priority=priority)
             )
-            state = conn.execute(
-                select(j.state).where(j.paper_id == paper_id, j.lang == lang)
-            ).scalar_one()
+            state = conn.execute(select(j.state).where(*key)).scalar_one()
         return Enqueued(state, created)
 
-    def status(self, paper_id: str, lang: str) -> JobStatus:
+    def status(self, paper_id: str, lang: str, task: str = FAQ) -> JobStatus:
         """The job as readers see it: a running row whose lease ran out is `restarting`."""
         j = faq_jobs.c
         with self.engine.connect() as conn:
             row = (
-                conn.execute(select(faq_jobs).where(j.paper_id == paper_id, j.lang == lang))
+                conn.execute(select(faq_jobs).where(*_job(faq_jobs, paper_id, lang, task)))
                 .mappings()
                 .first()
             )
@@ -160,13 +165,13 @@ class JobQueue:
             return JobStatus(state, row["attempt"], pos, row["error"], row["restarts"], step)
 
     def chunks(
-        self, paper_id: str, lang: str, attempt: int, after: int
+        self, paper_id: str, lang: str, attempt: int, after: int, task: str = FAQ
     ) -> list[tuple[int, int, str]]:
         """(seq, turn, text) of the attempt's streamed text after `after`, in order."""
         c = faq_chunks.c
         q = (
             select(c.seq, c.turn, c.text)
-            .where(c.paper_id == paper_id, c.lang == lang, c.attempt == attempt, c.seq > after)
+            .where(*_job(faq_chunks, paper_id, lang, task), c.attempt == attempt, c.seq > after)
             .order_by(c.seq)
         )
         with self.engine.connect() as conn:
@@ -179,9 +184,10 @@ class JobQueue:
 
     # ---- workers' side -------------------------------------------------------------------
 
-    def claim(self, owner: str, lease: float, limit: int) -> Claim | None:
+    def claim(self, owner: str, lease: float, limit: int, background: bool = True) -> Claim | None:
         """The next job for `owner`, or None (nothing to do, or `limit` conversations already
-        run everywhere)."""
+        run everywhere). `background` False: only readers' jobs (priority 0 and up), e.g.
+        when the day's token budget is spent."""
         now = time.time()
         j = faq_jobs.c
         live = and_(j.state == RUNNING, j.lease_expires >= now)
@@ -191,18 +197,21 @@ class JobQueue:
             if running >= limit:
                 return None
             q = (
-                select(j.paper_id, j.lang, j.attempt, j.state)
+                select(j.paper_id, j.lang, j.task, j.attempt, j.state, j.priority)
                 .where(or_(j.state == PENDING, and_(j.state == RUNNING, j.lease_expires < now)))
                 .order_by(j.priority.desc(), j.enqueued)
                 .limit(1)
             )
+            if not background:
+                q = q.where(j.priority >= 0)
             row = conn.execute(q).first()
             if row is None:
                 return None
-            paper_id, lang, attempt, state = row
+            paper_id, lang, task, attempt, state, priority = row
+            key = _job(faq_jobs, paper_id, lang, task)
             conn.execute(
                 update(faq_jobs)
-                .where(j.paper_id == paper_id, j.lang == lang)
+                .where(*key)
                 .values(
                     state=RUNNING,
                     attempt=attempt + 1,
@@ -215,8 +224,8 @@ class JobQueue:
                 )
             )
             # The text of an abandoned attempt is of no use to anyone.
-            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, paper_id, lang)))
-        return Claim(paper_id, lang, attempt + 1, owner)
+            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, paper_id, lang, task)))
+        return Claim(paper_id, lang, attempt + 1, owner, task, priority < 0)
 
     def _lock(self, conn: Connection) -> None:
         if self.pg:
@@ -258,6 +267,7 @@ class JobQueue:
                 faq_chunks.insert().values(
                     paper_id=claim.paper_id,
                     lang=claim.lang,
+                    task=claim.task,
                     attempt=claim.attempt,
                     seq=seq,
                     turn=turn,
@@ -266,8 +276,15 @@ class JobQueue:
             )
         return True
 
-    def finish(self, claim: Claim, answer: dict[str, Any]) -> bool:
-        """Store the complete answer and mark the job done, atomically."""
+    def finish(
+        self,
+        claim: Claim,
+        answer: dict[str, Any],
+        table: Any = faq_answers,
+        also: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """Store the complete answer (a row of `table`: faq_answers, or llm_texts) and mark
+        the job done, atomically; `also` runs in the same transaction (usage counted)."""
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(faq_jobs)
@@ -278,9 +295,11 @@ class JobQueue:
             )
             if done.rowcount != 1:
                 return False
-            conn.execute(delete(faq_answers).where(*_job(faq_answers, claim.paper_id, claim.lang)))
-            conn.execute(faq_answers.insert().values(**answer))
-            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, claim.paper_id, claim.lang)))
+            conn.execute(delete(table).where(*_key(table, claim)))
+            conn.execute(table.insert().values(**answer))
+            conn.execute(delete(faq_chunks).where(*_key(faq_chunks, claim)))
+            if also is not None:
+                also(conn)
         return True
 
     def fail(self, claim: Claim, error: str) -> bool:
@@ -300,12 +319,19 @@ class JobQueue:
             )
             if res.rowcount != 1:  # lost the lease: the job is someone else's now
                 return False
-            conn.execute(delete(faq_chunks).where(*_job(faq_chunks, claim.paper_id, claim.lang)))
+            conn.execute(delete(faq_chunks).where(*_key(faq_chunks, claim)))
         return True
 
 
-def _job(table: Any, paper_id: str, lang: str) -> tuple[Any, Any]:
-    return (table.c.paper_id == paper_id, table.c.lang == lang)
+def _job(table: Any, paper_id: str, lang: str, task: str = FAQ) -> tuple[Any, ...]:
+    """The where-clause of one job's rows in `table` (faq_answers has no task column: its
+    rows are all the FAQ's)."""
+    where = (table.c.paper_id == paper_id, table.c.lang == lang)
+    return (*where, table.c.task == task) if "task" in table.c else where
+
+
+def _key(table: Any, claim: Claim) -> tuple[Any, ...]:
+    return _job(table, claim.paper_id, claim.lang, claim.task)
 
 
 def _mine(claim: Claim) -> tuple[Any, ...]:
@@ -313,6 +339,7 @@ def _mine(claim: Claim) -> tuple[Any, ...]:
     return (
         j.paper_id == claim.paper_id,
         j.lang == claim.lang,
+        j.task == claim.task,
         j.state == RUNNING,
         j.attempt == claim.attempt,
         j.lease_owner == claim.owner,

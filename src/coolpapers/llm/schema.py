@@ -1,4 +1,4 @@
-"""The FAQ's tables (Alembic branch "llm", migrations llm_0001 to llm_0003). Times are unix
+"""The LLM's tables (Alembic branch "llm", migrations llm_0001 to llm_0004). Times are unix
 seconds (float): leases are compared against `time.time()` in every process, on both backends
 alike."""
 
@@ -8,16 +8,19 @@ from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, Table,
 
 metadata = MetaData()
 
-# One row per (paper, language): THE single source of truth for a generation. Its state goes
-# pending -> running -> done | failed; a running row holds a lease that its worker renews, so a
-# dead worker's job is picked up again once the lease has expired.
+# One row per (paper, language, task): THE single source of truth for a generation. Tasks:
+# "faq" (the six questions), and the short texts of llm/texts.py ("tldr", "title",
+# "abstract"). Its state goes pending -> running -> done | failed; a running row holds a
+# lease that its worker renews, so a dead worker's job is picked up again once the lease has
+# expired.
 faq_jobs = Table(
     "faq_jobs",
     metadata,
     Column("paper_id", Text, primary_key=True),
     Column("lang", Text, primary_key=True),
     Column("state", Text, nullable=False),
-    Column("priority", Integer, nullable=False),  # higher first: newer announcement days
+    # higher first: newer announcement days; background work (llm/texts.py) below zero
+    Column("priority", Integer, nullable=False),
     Column("enqueued", Float, nullable=False),
     Column("attempt", Integer, nullable=False),  # bumped by each claim: chunks belong to one
     Column("lease_owner", Text),
@@ -30,6 +33,8 @@ faq_jobs = Table(
     # What the running attempt is doing now, for readers (llm_0003): fetching the PDF,
     # retrying, answering question k of 6. Cleared by each claim and at the end.
     Column("step", Text),
+    # (llm_0004; last, where the migration added it)
+    Column("task", Text, primary_key=True, server_default="faq"),
 )
 Index("ix_faq_jobs_queue", faq_jobs.c.state, faq_jobs.c.priority, faq_jobs.c.enqueued)
 
@@ -44,6 +49,7 @@ faq_chunks = Table(
     Column("seq", Integer, primary_key=True),
     Column("turn", Integer, nullable=False),  # which question this text answers
     Column("text", Text, nullable=False),
+    Column("task", Text, primary_key=True, server_default="faq"),  # (llm_0004)
 )
 
 # Complete answers only (the cache every reader is served from).
@@ -94,4 +100,43 @@ faq_ratelimit = Table(
     Column("n", Integer, nullable=False),
 )
 
-TABLES = ("faq_jobs", "faq_chunks", "faq_answers", "faq_fulltext", "faq_counters", "faq_ratelimit")
+# The short texts (llm/texts.py): a TL;DR, a translated title or abstract; one per (paper,
+# task, language), with what wrote it. A changed model or prompt makes it due again.
+llm_texts = Table(
+    "llm_texts",
+    metadata,
+    Column("paper_id", Text, primary_key=True),
+    Column("task", Text, primary_key=True),
+    Column("lang", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("prompt_version", Text, nullable=False),
+    Column("paper_version", Integer),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("created", DateTime, nullable=False),
+)
+
+# Tokens spent, per UTC day and task, readers' requests (background 0) apart from the day's
+# precomputation (1): the admin page, `enrich --dry-run`'s comparison, the daily budget.
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("day", Text, primary_key=True),  # YYYY-MM-DD, UTC
+    Column("task", Text, primary_key=True),
+    Column("background", Integer, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+)
+
+TABLES = (
+    "faq_jobs",
+    "faq_chunks",
+    "faq_answers",
+    "faq_fulltext",
+    "faq_counters",
+    "faq_ratelimit",
+    "llm_texts",
+    "llm_usage",
+)

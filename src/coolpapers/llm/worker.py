@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -28,10 +29,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coolpapers.llm import chat, context, fulltext, local, models
+from coolpapers.llm import chat, context, fulltext, local, models, texts
 from coolpapers.llm.context import Context
-from coolpapers.llm.jobs import Claim
+from coolpapers.llm.jobs import FAQ, Claim
 from coolpapers.llm.repeat import Guard
+from coolpapers.llm.schema import faq_answers, llm_texts
 from coolpapers.llm.service import FaqService
 from coolpapers.records import Paper
 from coolpapers.sources.http import Clients
@@ -131,7 +133,10 @@ class Conversation:
             # The job is about to leave `running`: a renewal from now on would find it gone
             # and take that for a lost lease.
             self.beat.stop()
-            if not await asyncio.to_thread(queue.finish, claim, row):
+            store = self.service.store
+            counted = functools.partial(texts.count_usage, store, task=FAQ, background=False)
+            also = functools.partial(counted, usage=usage)
+            if not await asyncio.to_thread(queue.finish, claim, row, faq_answers, also):
                 log.warning("finished %s/%s after losing its lease", claim.paper_id, claim.lang)
         except LostLease:
             log.warning("lost the lease of %s/%s; another worker has it", *self._key())
@@ -241,6 +246,54 @@ class Conversation:
         )
         if not ok:
             raise LostLease
+
+
+class TextJob(Conversation):
+    """A short task of llm/texts.py (a TL;DR, a translated title or abstract): one call, on
+    the same lease, heartbeat, streaming and repetition stop as a FAQ's answer."""
+
+    async def _run(self) -> None:
+        queue, claim = self.service.queue, self.claim
+        try:
+            papers = await asyncio.to_thread(self.service.store.papers, [claim.paper_id])
+            paper = papers.get(claim.paper_id)
+            if paper is None:
+                raise LLMError(f"unknown paper {claim.paper_id}")
+            if claim.task not in texts.TASKS:
+                raise LLMError(f"unknown task {claim.task}")
+            msgs, spans = texts.messages(paper, claim.task, claim.lang)
+            # (its own length limit: a sentence, or about the source's length)
+            self.settings = self.settings.model_copy(
+                update={"llm_max_answer_tokens": texts.max_tokens(paper, claim.task)}
+            )
+            usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
+            raw = await self._ask(msgs, 0, usage, Guard(), claim.lang)
+            if usage.get("counted"):  # the server reported nothing: count the prompt too
+                count = models.counter(self.settings)
+                usage["prompt_tokens"] += await asyncio.to_thread(
+                    lambda: sum(count(m["content"]) for m in msgs)
+                )
+            text = texts.clean(claim.task, raw.removesuffix(" …"), spans)
+            if not text.strip():
+                raise LLMError("the model's reply was empty")
+            tservice = texts.TextService(self.service)
+            row = tservice.row(paper, claim.task, claim.lang, text, usage)
+            also = functools.partial(
+                texts.count_usage,
+                self.service.store,
+                task=claim.task,
+                background=claim.background,
+                usage=usage,
+            )
+            self.beat.stop()
+            if not await asyncio.to_thread(queue.finish, claim, row, llm_texts, also):
+                log.warning("finished %s/%s/%s after losing its lease", *self._key(), claim.task)
+        except LostLease:
+            log.warning("lost the lease of %s/%s; another worker has it", *self._key())
+        except Exception as e:  # nothing partial is kept
+            log.warning("%s of %s/%s failed: %s", claim.task, *self._key(), e)
+            self.beat.stop()
+            await asyncio.to_thread(queue.fail, claim, _message(e))
 
 
 # The step readers see while an answer is asked for (before its first words, the model reads
@@ -382,8 +435,15 @@ class Workers:
             loop.run_until_complete(llm.close())
             loop.close()
 
-    async def _slot(self, llm: AsyncOpenAI, index: int) -> None:
+    def _claim(self) -> Claim | None:
+        """The next job; background work only while the day's token budget lasts."""
         s = self.service.settings
+        background = s.llm_daily_token_budget <= 0 or texts.TextService(self.service).budget_left()
+        return self.service.queue.claim(
+            self.owner, s.llm_lease_seconds, s.llm_concurrency, background
+        )
+
+    async def _slot(self, llm: AsyncOpenAI, index: int) -> None:
         assert self._wake is not None
         while not self._stop.is_set():
             self._wake.clear()  # before the claim: a wake-up during it is not lost
@@ -393,14 +453,13 @@ class Workers:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
                 continue
-            claim = await asyncio.to_thread(
-                self.service.queue.claim, self.owner, s.llm_lease_seconds, s.llm_concurrency
-            )
+            claim = await asyncio.to_thread(self._claim)
             if claim is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
                 continue
-            await Conversation(self.service, llm, self.clients, claim, self.flush).run()
+            job = Conversation if claim.task == FAQ else TextJob
+            await job(self.service, llm, self.clients, claim, self.flush).run()
             if self.on_done:
                 self.on_done(claim)
             self._wake.set()  # a slot freed: another may be waiting on the global cap

@@ -297,6 +297,14 @@ class Store:
         stmt = self._insert(table).values({**key, column: 1})
         conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={c: c + 1}))
 
+    def accumulate(
+        self, conn: Connection, table: Table, key: dict[str, object], amounts: dict[str, int]
+    ) -> None:
+        """Add `amounts` to the row with these `key` values, creating it with them."""
+        stmt = self._insert(table).values({**key, **amounts})
+        add = {table.c[k]: table.c[k] + stmt.excluded[k] for k in amounts}
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=add))
+
     # ---- state ---------------------------------------------------------------------------
 
     def _set_state(self, conn: Connection, key: str, value: str) -> None:
