@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     # Tokens a UTC day's background work (TL;DRs and translations precomputed for the day,
     # llm/texts.py) may spend; readers' own requests still run. 0: no budget.
     llm_daily_token_budget: int = 0
+    # What is computed ahead of readers when a day is announced (the watch in `serve`) or a
+    # venue edition imported, as background work (llm/texts.py; needs an LLM): a TL;DR per
+    # paper, and translations into these languages (comma-separated, e.g. "zh"), of the title
+    # and abstract ("both") or the abstract alone ("abstract").
+    llm_enrich_tldr: bool = True
+    llm_enrich_translate: str = ""
+    llm_enrich_fields: str = "both"
     # `serve` runs FAQ workers in its own process (the embedded setup); turn off when
     # separate `coolpapers worker` processes do the work.
     llm_workers_in_serve: bool = True

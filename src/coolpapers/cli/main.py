@@ -111,6 +111,13 @@ def import_(
         console.print(
             f"arXiv versions: {linked.linked} of {linked.venue_papers} venue papers ({how})"
         )
+    if venue.stored:
+        # the editions' TL;DRs and translations, for the workers (COOLPAPERS_LLM_ENRICH_*)
+        from coolpapers.llm.batch import queue_ingested
+
+        queued = queue_ingested(store, get_settings(), started)
+        if queued:
+            console.print(f"queued {queued} TL;DR and translation jobs for the workers")
     # search indexing is a step of its own, so that imports run at the speed of the store
     console.print(
         "search: new papers are indexed by `coolpapers index`, or in the background by `serve`"
@@ -305,15 +312,26 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 
 def _start_watch(store: Store, stop: threading.Event, kick: threading.Event) -> threading.Thread:
+    from coolpapers.llm.batch import queue_day
     from coolpapers.sources.arxiv.client import ArxivClient
+    from coolpapers.sources.arxiv.schedule import WatchCycle
     from coolpapers.sources.arxiv.schedule import watch as watch_loop
 
     settings = get_settings()
     client = ArxivClient(store, settings)
+
+    def announced(cycle: WatchCycle) -> None:
+        kick.set()  # index each harvest at once
+        if cycle.found:  # the day's TL;DRs and translations, ahead of its readers
+            try:
+                queue_day(store, settings, list(settings.watch), cycle.day)
+            except Exception as e:  # enrichment is extra: the watch goes on
+                log.warning("could not queue the enrichment of %s: %s", cycle.day, e)
+
     t = threading.Thread(
         target=watch_loop,
         args=(store, client, settings.watch, stop),
-        kwargs={"on_cycle": lambda _cycle: kick.set()},  # index each harvest at once
+        kwargs={"on_cycle": announced},
         daemon=True,
         name="watch",
     )
@@ -490,11 +508,10 @@ def enrich(
         raise typer.BadParameter("name a category (-c cs.CL) or a venue (--venue ACL.2024)")
     if fields not in ("both", "abstract"):
         raise typer.BadParameter("--fields is both or abstract")
-    tasks = [(texts.TLDR, "en")] if tldr else []
-    for lang in translate or []:
-        if not texts.valid_lang(lang):
-            raise typer.BadParameter(f"--translate {lang!r}: a language code such as zh or ja")
-        tasks += [(texts.ABSTRACT, lang)] + ([(texts.TITLE, lang)] if fields == "both" else [])
+    try:
+        tasks = texts.wanted(tldr, translate or [], fields)
+    except ValueError as e:
+        raise typer.BadParameter(f"--translate: {e}") from None
     if not tasks:
         raise typer.BadParameter("ask for --tldr and/or --translate LANG")
     if concurrency:
@@ -516,13 +533,16 @@ def enrich(
             total += tokens
             console.print(
                 f"  {name}: {t['calls']} calls ({t['cached']} cached), about "
-                f"{t['prompt_tokens']:,} prompt + {t['completion_tokens']:,} completion tokens"
+                f"{t['prompt_tokens']:,} prompt + {t['completion_tokens']:,} completion tokens",
+                soft_wrap=True,
             )
         budget = settings.llm_daily_token_budget
         spent = service.spent(background=True)
+        console.print(f"  in all about {total:,} tokens", soft_wrap=True)
         console.print(
-            f"  in all about {total:,} tokens; spent today in the background {spent:,}"
-            + (f" of a budget of {budget:,}" if budget > 0 else " (no daily budget set)")
+            f"  spent today in the background: {spent:,}"
+            + (f" of a budget of {budget:,}" if budget > 0 else " (no daily budget set)"),
+            soft_wrap=True,
         )
         return
     if not settings.llm_configured:

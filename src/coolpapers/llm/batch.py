@@ -13,17 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy import select
 
 from coolpapers.config import Settings
 from coolpapers.llm.jobs import DONE, FAILED
 from coolpapers.llm.service import FaqService
-from coolpapers.llm.texts import TextService
+from coolpapers.llm.texts import TextService, configured_tasks
 from coolpapers.llm.worker import Workers
 from coolpapers.records import Paper
 from coolpapers.sources import registry
 from coolpapers.sources.http import Clients
 from coolpapers.store import Store
+from coolpapers.store.schema import papers as papers_table
 
 log = logging.getLogger("coolpapers.llm")
 
@@ -139,6 +142,7 @@ class EnrichReport:
     done: int = 0
     failed: list[str] = field(default_factory=list)
     budget: bool = False  # stopped: the day's token budget is spent
+    queued: int = 0  # jobs this call created (not joined)
 
 
 def run_enrich(
@@ -163,7 +167,7 @@ def run_enrich(
         due = texts_.due(papers, task, lang)
         report.cached += len(papers) - len(due)
         for p in due:
-            texts_.ask(p, task, lang, background=True)
+            report.queued += texts_.enqueue(p, task, lang, background=True).created
             todo.append((p.id, task, lang))
     if not todo or not workers:
         return report
@@ -195,3 +199,39 @@ def run_enrich(
     finally:
         pool.stop()
     return report
+
+
+def queue_day(store: Store, settings: Settings, categories: list[str], day: date) -> int:
+    """A day just announced: its papers' configured TL;DRs and translations queued as
+    background work for the workers that run (`serve`'s or `coolpapers worker`); how many
+    jobs. Nothing without an LLM or with nothing configured."""
+    tasks = configured_tasks(settings)
+    if not settings.llm_configured or not tasks:
+        return 0
+    papers: dict[str, Paper] = {}
+    for cat in categories:
+        _, found = day_papers(store, cat, day)
+        papers.update((p.id, p) for p in found)
+    return _queue(store, settings, list(papers.values()), tasks)
+
+
+def queue_ingested(store: Store, settings: Settings, since: datetime) -> int:
+    """Venue papers stored since `since` (an import of editions): queued as `queue_day`."""
+    tasks = configured_tasks(settings)
+    if not settings.llm_configured or not tasks:
+        return 0
+    p = papers_table.c
+    q = select(p.id).where(p.ingested >= since, p.source != "arxiv")
+    with store.engine.connect() as conn:
+        ids = [i for (i,) in conn.execute(q)]
+    found = store.papers(ids)
+    return _queue(store, settings, [found[i] for i in ids if i in found], tasks)
+
+
+def _queue(
+    store: Store, settings: Settings, papers: list[Paper], tasks: list[tuple[str, str]]
+) -> int:
+    n = run_enrich(store, settings, papers, tasks, workers=False).queued
+    if n:
+        log.info("queued %d TL;DR and translation jobs for %d papers", n, len(papers))
+    return n

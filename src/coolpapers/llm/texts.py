@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from coolpapers.llm import models
-from coolpapers.llm.jobs import PENDING, RUNNING, JobStatus, Refused
+from coolpapers.llm.jobs import PENDING, RUNNING, Enqueued, JobStatus, Refused
 from coolpapers.llm.schema import faq_jobs, llm_texts, llm_usage
 from coolpapers.llm.service import FaqService
 from coolpapers.records import Paper
@@ -194,6 +194,25 @@ def estimate(paper: Paper, task: str, lang: str) -> tuple[int, int]:
     return prompt, int(models.estimate(source) * (1.4 if lang.startswith("zh") else 1.1)) + 4
 
 
+def wanted(tldr: bool, languages: Iterable[str], fields: str = "both") -> list[tuple[str, str]]:
+    """The (task, lang) pairs of an enrichment: a TL;DR, and per language the abstract (and
+    the title, with `fields` "both")."""
+    tasks = [(TLDR, "en")] if tldr else []
+    for lang in languages:
+        if not valid_lang(lang):
+            raise ValueError(f"not a language code: {lang!r} (e.g. zh, ja, de)")
+        tasks.append((ABSTRACT, lang))
+        if fields == "both":
+            tasks.append((TITLE, lang))
+    return tasks
+
+
+def configured_tasks(settings: Any) -> list[tuple[str, str]]:
+    """The enrichment the settings ask for ahead of readers (COOLPAPERS_LLM_ENRICH_*)."""
+    langs = [x.strip() for x in settings.llm_enrich_translate.split(",") if x.strip()]
+    return wanted(settings.llm_enrich_tldr, langs, settings.llm_enrich_fields)
+
+
 # ---- the service -------------------------------------------------------------------------
 
 
@@ -263,9 +282,12 @@ class TextService:
     def ask(self, paper: Paper, task: str, lang: str, *, background: bool = False) -> str:
         """Start or join the generation; returns the job's state. A text by another model or
         prompt version is done again."""
+        return self.enqueue(paper, task, lang, background=background).state
+
+    def enqueue(self, paper: Paper, task: str, lang: str, *, background: bool) -> Enqueued:
         force = self.stale(paper, task, lang)
         prio = self.faq.priority(paper) - (BACKGROUND if background else 0)
-        return self.queue.enqueue(paper.id, lang, prio, force=force, task=task).state
+        return self.queue.enqueue(paper.id, lang, prio, force=force, task=task)
 
     def start(self, paper: Paper, task: str, lang: str, key: str | None, limit: int) -> bool:
         """`ask` for a reader, charged to `key` only when it starts a generation (as the
