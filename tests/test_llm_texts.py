@@ -160,3 +160,23 @@ def test_the_budget_stops_background_work_not_readers(texts_store: Store) -> Non
         finally:
             pool.stop()
         assert len(llm.calls) == 1
+
+
+def test_a_looping_translation_is_cut_and_kept_without_the_loop(texts_store: Store) -> None:
+    loop = "这是一个关于测试的很长的句子，它一直重复下去。"
+
+    def looping(messages: list[dict[str, Any]]) -> str:
+        return "译文开始。" + loop * 6
+
+    with FakeLLM(answer=looping) as llm:
+        faq, svc = _service(texts_store, llm)
+        p = texts_store.papers(["2606.00002"])["2606.00002"]
+        pool = Workers(faq, slots=1, poll=0.02).start()
+        try:
+            svc.ask(p, ABSTRACT, "zh")
+            wait_for(lambda: svc.get([p.id], ABSTRACT, "zh"))
+        finally:
+            pool.stop()
+    out = svc.get([p.id], ABSTRACT, "zh")[p.id].text
+    assert out.count(loop) == 1 and out.endswith("…")
+    assert "截断" not in out and "cut:" not in out  # the FAQ's mark is not a translation's

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from coolpapers.llm import chat, context, fulltext, local, models, texts
+from coolpapers.llm import chat, context, fulltext, local, models, repeat, texts
 from coolpapers.llm.context import Context
 from coolpapers.llm.jobs import FAQ, Claim
 from coolpapers.llm.repeat import Guard
@@ -273,7 +273,14 @@ class TextJob(Conversation):
                 usage["prompt_tokens"] += await asyncio.to_thread(
                     lambda: sum(count(m["content"]) for m in msgs)
                 )
-            text = texts.clean(claim.task, raw.removesuffix(" …"), spans)
+            # (a translation stopped by the guard or the length limit ends with "…"; a TL;DR
+            # is its first sentence whatever followed)
+            raw = raw.replace(repeat.mark(claim.lang), "").rstrip()
+            if claim.task == texts.TLDR:
+                raw = raw.removesuffix(" …")
+            elif reply_cut(usage) and not raw.endswith("…"):
+                raw += " …"
+            text = texts.clean(claim.task, raw, spans)
             if not text.strip():
                 raise LLMError("the model's reply was empty")
             tservice = texts.TextService(self.service)
@@ -294,6 +301,11 @@ class TextJob(Conversation):
             log.warning("%s of %s/%s failed: %s", claim.task, *self._key(), e)
             self.beat.stop()
             await asyncio.to_thread(queue.fail, claim, _message(e))
+
+
+def reply_cut(usage: dict[str, int]) -> bool:
+    """The reply was stopped before its end (repeating itself, or at its length limit)."""
+    return bool(usage.get("repeated") or usage.get("cut"))
 
 
 # The step readers see while an answer is asked for (before its first words, the model reads
