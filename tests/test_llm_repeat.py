@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -176,7 +177,10 @@ def test_a_looping_stream_is_closed_early_and_the_server_stops() -> None:
                 await client.close()
 
         t = time.monotonic()
-        reply, got = asyncio.run(ask())
+        # (in a thread of its own: the browser tests' Playwright keeps an event loop running
+        # on the main thread for the session, where asyncio.run refuses to start another)
+        with ThreadPoolExecutor(1) as ex:
+            reply, got = ex.submit(asyncio.run, ask()).result()
         elapsed = time.monotonic() - t
         assert reply.repeated and reply.text.endswith(MARK)
         assert reply.text.count("This makes it different") == 1
