@@ -19,7 +19,7 @@ PID = "2401.00001"
 
 
 def test_built_in_features_in_order() -> None:
-    assert [f.name for f in feature.builtin()] == ["faq", "search", "api"]
+    assert [f.name for f in feature.builtin()] == ["faq", "texts", "search", "api"]
 
 
 class Stars:

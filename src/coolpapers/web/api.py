@@ -28,7 +28,7 @@ from coolpapers.records import Paper
 from coolpapers.sources import registry
 from coolpapers.sources.arxiv import ids
 from coolpapers.sources.base import BadId
-from coolpapers.web import spec, views
+from coolpapers.web import spec, texts, views
 from coolpapers.web.feature import Builtin, Parts
 from coolpapers.web.lookup import Found
 
@@ -58,6 +58,12 @@ class IdListConvertor(Convertor[str]):
 register_url_convertor("arxivids", IdListConvertor())
 
 
+class TldrOut(BaseModel):
+    text: str = Field(description="one sentence, written by the model")
+    model: str
+    prompt_version: str
+
+
 class PaperOut(BaseModel):
     id: str = Field(description="arXiv id without version", examples=["2309.16354"])
     version: int | None = Field(description="latest known version")
@@ -76,9 +82,12 @@ class PaperOut(BaseModel):
     abs_url: str = Field(description="its page at the source (at the latest known version)")
     pdf_url: str | None = Field(description="its PDF at the source")
     html_url: str | None = Field(description="its full text as HTML at the source, if any")
+    tldr: TldrOut | None = Field(
+        default=None, description="its TL;DR where one is kept (written by the LLM)"
+    )
 
     @classmethod
-    def of(cls, p: Paper) -> PaperOut:
+    def of(cls, p: Paper, tldr: dict[str, str] | None = None) -> PaperOut:
         links = registry.get(p.source).links(p)
         return cls(
             id=p.id,
@@ -98,6 +107,7 @@ class PaperOut(BaseModel):
             abs_url=links.page,
             pdf_url=links.pdf,
             html_url=links.html,
+            tldr=TldrOut(**tldr) if tldr else None,
         )
 
 
@@ -167,6 +177,10 @@ def _pending(got: Found) -> HTTPException:
 def build(site: Site) -> Parts:
     r = APIRouter()
 
+    def tldrs(papers: list[Paper]) -> dict[str, dict[str, str]]:
+        """The kept TL;DRs of these papers (the texts feature's, when installed)."""
+        return texts.tldr_json(getattr(site, "texts", None), [p.id for p in papers])
+
     def one(raw: str) -> Paper:
         """The one paper a path names: 400 for several or none, 404 when there is no such,
         503 while its source cannot be asked."""
@@ -197,6 +211,7 @@ def build(site: Site) -> Parts:
         if not isinstance(parsed, spec.CategorySet):
             raise HTTPException(404, "a listing is of categories; use /api/papers?ids= for ids")
         L = views.listing(site.days, site.store, parsed, date_, offset, limit)
+        tl = tldrs([it.paper for it in L.items])
         return ListingOut(
             spec=parsed.canonical,
             title=L.title,
@@ -213,7 +228,11 @@ def build(site: Site) -> Parts:
                 for g in L.groups
             ],
             entries=[
-                EntryOut(n=offset + i + 1, kind=it.kind.label, paper=PaperOut.of(it.paper))
+                EntryOut(
+                    n=offset + i + 1,
+                    kind=it.kind.label,
+                    paper=PaperOut.of(it.paper, tl.get(it.paper.id)),
+                )
                 for i, it in enumerate(L.items)
             ],
         )
@@ -227,8 +246,9 @@ def build(site: Site) -> Parts:
         if not got.found and got.pending:
             raise _pending(got)
         found = got.found
+        tl = tldrs(list(found.values()))
         return PapersOut(
-            papers=[PaperOut.of(found[i]) for i in want if i in found],
+            papers=[PaperOut.of(found[i], tl.get(i)) for i in want if i in found],
             missing=[i for i in want if i not in found],
         )
 
@@ -262,7 +282,8 @@ def build(site: Site) -> Parts:
     )
     def paper(paper_id: str) -> PaperOut:
         """One paper; old-style ids keep their slash (/api/papers/hep-th/9901001)."""
-        return PaperOut.of(one(paper_id))
+        p = one(paper_id)
+        return PaperOut.of(p, tldrs([p]).get(p.id))
 
     @r.get(
         "/arxiv/{wanted:arxivids}/feed",

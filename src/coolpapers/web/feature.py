@@ -31,6 +31,7 @@ Prefetch = Callable[[Sequence[Paper]], None]
 # feature wins over a later one's (the FAQ's /api/papers/{id}/faq over the API's {id:path}).
 DEFAULT_FEATURES: tuple[str, ...] = (
     "coolpapers.web.faq",
+    "coolpapers.web.texts",  # TL;DRs and translations, on the FAQ's queue
     "coolpapers.web.search",
     "coolpapers.web.api",  # reader tools: the JSON API, the Atom feed of ids
 )

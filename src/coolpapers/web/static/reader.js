@@ -209,7 +209,7 @@
   // ---- the filter: include / exclude keywords, OR / AND, highlights that avoid math --------
   const lines = (s) => (s || "").split("\n").map((w) => w.trim().toLowerCase()).filter(Boolean);
   const textCache = new WeakMap();
-  const FIELDS = "a.title-link, p.summary, p.authors";
+  const FIELDS = "a.title-link, p.summary, p.authors, p.tldr"; // p.tldr: texts.js's
   // Text nodes a reader sees in title, abstract and authors, outside typeset math (splitting a
   // KaTeX subtree would break it, and its text is not what the reader reads anyway).
   function textNodes(card) {
@@ -230,6 +230,13 @@
     }
     return t;
   }
+  // texts.js changed a card (its TL;DR came, a translation shown): read it again
+  let refilter = 0;
+  document.addEventListener("card:text", (e) => {
+    textCache.delete(e.detail.card);
+    const f = get(KEY.filter, null);
+    if (f && (f.inc || f.exc)) { clearTimeout(refilter); refilter = setTimeout(applyFilter, 100); }
+  });
   const hasHighlights = typeof Highlight === "function" && window.CSS && CSS.highlights;
   function clearMarks() {
     if (hasHighlights) { CSS.highlights.delete("reader-filter"); return; }
@@ -534,6 +541,8 @@
       el("p", {}, el("label", {}, "FAQ language ", lang), " · ", el("label", {}, "Theme ", theme)),
       el("label", { class: "reader-block" }, "Preference keywords (❤ sort; the same as Track's)", prefs),
       el("p", { class: "reader-help" }, "Keys: j / k next / previous paper · s star · f FAQ · / filter · Esc close"));
+    // other scripts' settings (texts.js: TL;DRs, translation) add their sections
+    document.dispatchEvent(new CustomEvent("reader:settings", { detail: { panel } }));
   }
 
   // ---- keyboard navigation -----------------------------------------------------------------
