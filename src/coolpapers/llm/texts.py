@@ -139,9 +139,10 @@ def hold_math(text: str) -> tuple[str, list[str]]:
     return _MATH.sub(hole, text), spans
 
 
-def restore_math(text: str, spans: Sequence[str]) -> str:
+def restore_math(text: str, spans: Sequence[str], *, whole: bool = True) -> str:
     """The placeholders put back; a span the model dropped is appended (math is never lost),
-    one it invented is removed."""
+    one it invented is removed. `whole` False (a reply still being written): nothing
+    appended, the rest may yet come."""
     used: set[int] = set()
 
     def back(m: re.Match[str]) -> str:
@@ -152,7 +153,7 @@ def restore_math(text: str, spans: Sequence[str]) -> str:
         return ""
 
     out = _HOLE.sub(back, text)
-    missing = [s for k, s in enumerate(spans, 1) if k not in used]
+    missing = [s for k, s in enumerate(spans, 1) if k not in used] if whole else []
     return f"{out} {' '.join(missing)}" if missing else out
 
 

@@ -24,7 +24,6 @@ TL;DR, through the `feed_tldrs` global set here.
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 MAX_IDS = 200  # per GET /api/texts (static/texts.js asks in batches of this size)
 MAX_ID = 64  # characters of one id (as the FAQ's counters)
 NO_STORE = {"Cache-Control": "no-store"}
-_HOLE = re.compile(r"\[\s*M\s*(\d+)\s*\]")
 
 
 def html_of(task: str, text: str) -> str:
@@ -89,12 +87,7 @@ def partial_text(paper: Paper, task: str, raw: str) -> str:
     if task == TLDR:
         return raw.strip()
     _, spans = texts_.hold_math(paper.title if task == TITLE else paper.abstract)
-
-    def back(m: re.Match[str]) -> str:
-        k = int(m.group(1))
-        return spans[k - 1] if 1 <= k <= len(spans) else ""
-
-    return _HOLE.sub(back, raw).strip()
+    return texts_.restore_math(raw, spans, whole=False).strip()
 
 
 def build(site: Site) -> Parts:
