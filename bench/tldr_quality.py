@@ -129,6 +129,10 @@ def alt_clean(raw: str, title: str) -> str:
     return texts.clean(texts.TLDR, raw)
 
 
+# the workers' reason for a TL;DR closed at its first sentence
+ENOUGH = texts.ENOUGH
+
+
 def thrown_away(raw: str, kept: str) -> float:
     """The share of the reply (by characters) that clean throws away: generated for nothing."""
     raw = raw.strip()
@@ -297,7 +301,11 @@ def main() -> None:
                 "reply thrown away by clean (characters), mean",
                 f"{100 * mean([thrown_away(r.raw, r.text) for r in results]):.0f} %",
             ],
-            ["stopped by the repetition guard", pct(sum(bool(r.guard) for r in results), n)],
+            ["closed at the first sentence", pct(sum(r.guard == ENOUGH for r in results), n)],
+            [
+                "stopped by the repetition guard",
+                pct(sum(bool(r.guard) and r.guard != ENOUGH for r in results), n),
+            ],
             ["at the length limit (96 tokens)", pct(sum(r.at_length for r in results), n)],
             ["failed or empty", pct(sum(bool(r.error) or not r.text for r in results), n)],
             *tp.rows("paper"),
@@ -310,7 +318,8 @@ def main() -> None:
             "seconds_mean": mean(tp.seconds),
             "prompt_tokens_mean": mean(tp.prompt),
             "completion_tokens_mean": mean(tp.completion),
-            "guard_cuts": sum(bool(r.guard) for r in results),
+            "closed_at_first_sentence": sum(r.guard == ENOUGH for r in results),
+            "guard_cuts": sum(bool(r.guard) and r.guard != ENOUGH for r in results),
             "wall_seconds": wall,
             "machine_at_end": machine_note(),
         }

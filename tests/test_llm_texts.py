@@ -73,6 +73,51 @@ def test_tldr_is_one_clean_sentence(raw: str, want: str) -> None:
     assert texts.clean(TLDR, raw) == want
 
 
+@pytest.mark.parametrize(
+    ("stream", "kept"),
+    [
+        ("TL;DR: We do X and find Y. And then the model goes on", "TL;DR: We do X and find Y."),
+        ("We do X, e.g. with $a.b$ and Y\nmore lines follow", "We do X, e.g. with $a.b$ and Y"),
+        ("TL;DR:\nWe do X. Then more", "TL;DR:\nWe do X."),
+        ("We do X and find Y.", None),  # not proven ended yet: the stream goes on
+    ],
+)
+def test_a_tldr_reply_is_closed_at_its_first_sentence(stream: str, kept: str | None) -> None:
+    guard = texts.OneSentence()
+    cut = None
+    for i in range(1, len(stream) + 1):  # fed as it streams, a character at a time
+        cut = guard.check(stream[:i])
+        if cut is not None:
+            break
+    if kept is None:
+        assert cut is None
+        return
+    assert guard.final(stream, "en") == kept and guard.why == texts.ENOUGH
+    assert texts.clean(TLDR, kept) == texts.clean(TLDR, stream)
+
+
+def test_a_rambling_tldr_reply_is_closed_not_read_to_its_end(texts_store: Store) -> None:
+    more = " And the model goes on and on about other things it did." * 30
+
+    def rambling(messages: list[dict[str, Any]]) -> str:
+        return "TL;DR: We test things and find that they work." + more
+
+    with FakeLLM(answer=rambling, piece=4, delay=0.005) as llm:
+        faq, svc = _service(texts_store, llm)
+        p = texts_store.papers(["2606.00002"])["2606.00002"]
+        pool = Workers(faq, slots=1, poll=0.02).start()
+        try:
+            svc.ask(p, TLDR, "en")
+            wait_for(lambda: svc.get([p.id], TLDR, "en"))
+        finally:
+            pool.stop()
+    assert svc.get([p.id], TLDR, "en")[p.id].text == "We test things and find that they work."
+    with texts_store.engine.connect() as c:
+        used = c.execute(select(llm_usage.c.completion_tokens)).scalar_one()
+    # (the server reports no usage for a stream closed early: its pieces were counted)
+    assert 0 < used < 20 < len(more) // 4
+
+
 def test_a_tldr_is_written_once_kept_with_its_model_and_counted(texts_store: Store) -> None:
     with FakeLLM(answer=_translator) as llm:
         faq, svc = _service(texts_store, llm)

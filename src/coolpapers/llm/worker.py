@@ -267,7 +267,9 @@ class TextJob(Conversation):
                 update={"llm_max_answer_tokens": texts.max_tokens(paper, claim.task)}
             )
             usage = {"prompt_tokens": 0, "completion_tokens": 0, "calls": 0}
-            raw = await self._ask(msgs, 0, usage, Guard(), claim.lang)
+            # (a TL;DR's reply is closed at its first sentence: the rest would be dropped)
+            guard = texts.OneSentence() if claim.task == texts.TLDR else Guard()
+            raw = await self._ask(msgs, 0, usage, guard, claim.lang)
             if usage.get("counted"):  # the server reported nothing: count the prompt too
                 count = models.counter(self.settings)
                 usage["prompt_tokens"] += await asyncio.to_thread(
