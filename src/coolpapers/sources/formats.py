@@ -52,6 +52,8 @@ BATCH_PAPERS = 5000  # papers per transaction, as arXiv's importer writes them
 # From this much input on, in two files or more, files are parsed in other processes (one
 # file per task: a venue file is at most a few MB). Below it, forking costs more than it saves.
 PIPELINE_BYTES = 1 << 20
+# Input parsed ahead of the writer, at most (compressed: a few times that in memory).
+AHEAD_BYTES = 16 << 20
 # What reading a venue file can raise where it breaks off: lxml's XMLSyntaxError is a
 # SyntaxError, a YAML or JSON error a ValueError; a broken gzip stream one of the rest
 # (gzip.BadGzipFile is an OSError)
@@ -134,11 +136,17 @@ def import_venues(
                 _import_here(job, writer)
         else:
             # files parsed ahead, a queue per parser, written one after the other in order
+            # (parsed ahead by bytes, not files: the parsers keep busy while a transaction is
+            # written, which takes a few files' worth of papers at once)
             pending: deque[tuple[_Job, Future[_Parsed]]] = deque()
+            ahead = 0
             for job in jobs:
                 pending.append((job, pool.submit(_parse, job.path, job.reader.__name__, job.done)))
-                if len(pending) > 2 * PARSERS:
-                    writer.take(*pending.popleft())
+                ahead += _size(job.path)
+                while len(pending) > 2 * PARSERS and ahead > AHEAD_BYTES:
+                    done, parsed = pending.popleft()
+                    ahead -= _size(done.path)
+                    writer.take(done, parsed)
             while pending:
                 writer.take(*pending.popleft())
     writer.flush()
