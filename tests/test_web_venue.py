@@ -399,6 +399,23 @@ def test_latest_feed_of_an_instance_with_no_venue_is_dated_now(store: Store) -> 
     assert updated is not None and updated[:4] == str(datetime.now(UTC).year)  # not 1970
 
 
+def test_the_footer_credits_a_venue_source_once_it_has_an_edition(
+    store: Store, acl: list[Batch]
+) -> None:
+    """The footer's sources are kept between pages, and read again when the data changes."""
+    settings = Settings(database_url="sqlite://", fetch_on_demand=False, page_cache_bytes=0)
+    client = TestClient(create_app(settings, store))
+    import_files(store, [SAMPLE / f"{DAY}.jsonl.gz"])
+
+    def footer() -> str:
+        doc = page(client, "/")
+        return " ".join(doc.xpath("//footer")[0].text_content().split())
+
+    assert "arXiv" in footer() and "ACL Anthology" not in footer()
+    store.write(acl[0])  # an edition imported while the site runs
+    assert "ACL Anthology" in footer()
+
+
 def test_ids_feed(client: TestClient) -> None:
     feed = _atom(client, "/venue/2024.acl-long.1@ACL,P17-1001@ACL/feed")
     ids = [e.findtext(f"{ATOM}id") for e in feed.findall(f"{ATOM}entry")]

@@ -157,6 +157,9 @@ def make_env() -> Environment:
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no stat of each file at each render to see
+        # whether it changed (a restart of `serve` picks up an edit).
+        auto_reload=False,
     )
     env.filters["tex"] = render.tex
     env.filters["linked"] = render.linked
@@ -229,6 +232,7 @@ class Site:
         # The 404 page's examples, whoever renders it (features and the venue branch too)
         self.env.globals["examples"] = self.examples
         self._examples: tuple[float, views.Examples] | None = None
+        self._sources: tuple[str, list[Source]] | None = None  # (generation, sources_shown)
 
     def examples(self) -> views.Examples:
         """Listings and papers this instance has, for the 404 page (kept EXAMPLES_TTL s)."""
@@ -241,8 +245,15 @@ class Site:
         return card_links(p, want, self.venue_cards)
 
     def sources_shown(self) -> list[Source]:
-        keys = {"arxiv"} | {e.source for e in VenueListings(self.store).all()}
-        return [s for s in registry.all_sources() if s.key in keys]
+        """The footer's credits, read again only when the store's data changed: every page
+        renders them, and the editions' query cost a search page about 1 ms of its ~15 ms
+        of rendering (py-spy, bench/search_http.py's queries)."""
+        gen = self.store.generation()
+        kept = self._sources
+        if kept is None or kept[0] != gen:
+            keys = {"arxiv"} | {e.source for e in VenueListings(self.store).all()}
+            kept = self._sources = (gen, [s for s in registry.all_sources() if s.key in keys])
+        return kept[1]
 
     def _prefetch(self, papers: Sequence[Paper]) -> None:
         for f in self.prefetch:
