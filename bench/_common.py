@@ -225,3 +225,25 @@ def machine_note() -> str:
     """CPU count and load average: other work on the machine skews every figure."""
     one, five, fifteen = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def local_llm_settings(server: Any, model_name: str, **over: Any) -> Any:
+    """The workers' settings for a local llama.cpp server (llm/local.LocalServer) of this
+    model: its profile as `serve --local-llm` publishes it (cli/local_llm.py), with the
+    benches' long timeout and lease; `over` wins."""
+    from coolpapers.config import Settings
+    from coolpapers.llm import models
+
+    env = models.as_settings(models.profile_for(model_name))
+    values: dict[str, Any] = {
+        k.removeprefix("COOLPAPERS_").lower(): v for k, v in env.items() if v != ""
+    }
+    values.update(
+        llm_base_url=server.base_url,
+        llm_model=server.model_id,
+        llm_tokenize_url=server.base_url.removesuffix("/v1") + "/extras/tokenize/count",
+        llm_timeout=600.0,
+        llm_lease_seconds=60.0,
+    )
+    values.update(over)
+    return Settings(_env_file=None, **values)

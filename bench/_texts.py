@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import remove_db
+from _common import local_llm_settings, remove_db
 
 # ---- the model ---------------------------------------------------------------------------
 
@@ -79,18 +79,7 @@ def model_settings(args: Any) -> Iterator[tuple[Any, str]]:
         penalty_window=profile.penalty_window,
         threads=args.threads,
     ) as server:
-        env = models.as_settings(profile)
-        values: dict[str, Any] = {
-            k.removeprefix("COOLPAPERS_").lower(): v for k, v in env.items() if v != ""
-        }
-        values.update(
-            llm_base_url=server.base_url,
-            llm_model=server.model_id,
-            llm_tokenize_url=server.base_url.removesuffix("/v1") + "/extras/tokenize/count",
-            llm_timeout=600.0,
-            llm_lease_seconds=60.0,
-        )
-        yield Settings(_env_file=None, **values), gguf.stem  # type: ignore[arg-type,call-arg]
+        yield local_llm_settings(server, gguf.name), gguf.stem
 
 
 # ---- the product's path ----------------------------------------------------------------------

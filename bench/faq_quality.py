@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import SHARED, machine_note, out_dir, remove_db, table
+from _common import SHARED, local_llm_settings, machine_note, out_dir, remove_db, table
 
 from coolpapers.config import Settings
 from coolpapers.llm import local, models
@@ -301,23 +301,6 @@ def make_store(db: Path, papers: list[tuple[Paper, str, int]]) -> Store:
 # ---- running FAQs -------------------------------------------------------------------------
 
 
-def settings_for(server: local.LocalServer, model: Path, **over: Any) -> Settings:
-    """What `serve --local-llm` gives the workers for this model (cli/local_llm.py)."""
-    env = models.as_settings(models.profile_for(model.name))
-    values: dict[str, Any] = {
-        k.removeprefix("COOLPAPERS_").lower(): v for k, v in env.items() if v != ""
-    }
-    values.update(
-        llm_base_url=server.base_url,
-        llm_model=server.model_id,
-        llm_tokenize_url=server.base_url.removesuffix("/v1") + "/extras/tokenize/count",
-        llm_timeout=600.0,
-        llm_lease_seconds=60.0,
-    )
-    values.update(over)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
-
-
 def run_faqs(
     store: Store,
     settings: Settings,
@@ -429,7 +412,7 @@ def sweep(model: Path, store: Store, papers: list[Paper], lang: str, questions: 
             with local.LocalServer(
                 model, n_ctx=profile.context_tokens, penalty_window=profile.penalty_window
             ) as server:
-                settings = settings_for(server, model)
+                settings = local_llm_settings(server, model.name)
                 faqs = run_faqs(store, settings, papers, lang, False, questions, regenerate=True)
         finally:
             models.PROFILES.pop(0)
@@ -512,7 +495,7 @@ def main() -> None:
         penalty_window=profile.penalty_window,
         threads=args.threads,
     ) as server:
-        settings = settings_for(server, model)
+        settings = local_llm_settings(server, model.name)
         print(
             f"model {model.name}: temperature {settings.llm_temperature}, repeat penalty "
             f"{settings.llm_repeat_penalty}, {settings.llm_max_answer_tokens}-token answers",

@@ -123,13 +123,14 @@ def import_venues(
     jobs: list[_Job] = []
     for path, reader in files:
         report.files += 1
-        key = f"import:{path.resolve()}:{_size(path)}"
+        size = _size(path)
+        key = f"import:{path.resolve()}:{size}"
         done = int(store.get_state(key, "0") or 0)
         if done:
             report.resumed[path.name] = done
-        jobs.append(_Job(path, reader, key, done))
+        jobs.append(_Job(path, reader, key, done, size))
     writer = _Writer(store, report, progress, batch_papers)
-    big = len(jobs) > 1 and sum(_size(j.path) for j in jobs) >= PIPELINE_BYTES
+    big = len(jobs) > 1 and sum(j.size for j in jobs) >= PIPELINE_BYTES
     with parser_pool(big) as pool:
         if pool is None:
             for job in jobs:
@@ -142,10 +143,10 @@ def import_venues(
             ahead = 0
             for job in jobs:
                 pending.append((job, pool.submit(_parse, job.path, job.reader.__name__, job.done)))
-                ahead += _size(job.path)
+                ahead += job.size
                 while len(pending) > 2 * PARSERS and ahead > AHEAD_BYTES:
                     done, parsed = pending.popleft()
-                    ahead -= _size(done.path)
+                    ahead -= done.size
                     writer.take(done, parsed)
             while pending:
                 writer.take(*pending.popleft())
@@ -158,6 +159,7 @@ class _Job:
     reader: ModuleType
     key: str  # its checkpoint's
     done: int  # batches written before
+    size: int  # bytes (a folder's files together): its checkpoint's key, the read-ahead
 
 
 @dataclass(slots=True)

@@ -135,6 +135,17 @@ def build(site: Site) -> Parts:
             )
         return error(404, f"no paper {key}")
 
+    async def asked_for(raw: str, task: str, lang: str) -> tuple[Paper, str, str] | JSONResponse:
+        """The paper, task and language one request names (GET and POST alike), or its
+        error: 400 for the task or language, 404 or 503 for the paper."""
+        tl = task_lang(task, lang)
+        if isinstance(tl, str):
+            return error(400, tl)
+        paper = await paper_or_error(raw)
+        if not isinstance(paper, Paper):
+            return paper
+        return paper, *tl
+
     def status_json(paper: Paper, task: str, lang: str) -> dict[str, Any]:
         st = service.status(paper.id, task, lang)
         out: dict[str, Any] = {
@@ -200,28 +211,22 @@ def build(site: Site) -> Parts:
     async def get_text(paper_id: str, task: str, lang: str = "zh") -> Response:
         """One paper's TL;DR or translation: the job's state, the kept text, the text so far
         while it is written."""
-        tl = task_lang(task, lang)
-        if isinstance(tl, str):
-            return error(400, tl)
-        paper = await paper_or_error(paper_id)
-        if not isinstance(paper, Paper):
-            return paper
-        body = await run_in_threadpool(status_json, paper, *tl)
+        asked = await asked_for(paper_id, task, lang)
+        if isinstance(asked, JSONResponse):
+            return asked
+        body = await run_in_threadpool(status_json, *asked)
         return JSONResponse(body, headers=NO_STORE)
 
     @r.post("/api/papers/{paper_id:path}/texts/{task}", responses=_answers(400, 404, 429, 503))
     async def ask(request: Request, paper_id: str, task: str, lang: str = "zh") -> Response:
         """A reader asks for it: start the generation (ahead of the day's precomputation), or
         join the one under way; answered as the GET."""
-        tl = task_lang(task, lang)
-        if isinstance(tl, str):
-            return error(400, tl)
-        paper = await paper_or_error(paper_id)
-        if not isinstance(paper, Paper):
-            return paper
+        asked = await asked_for(paper_id, task, lang)
+        if isinstance(asked, JSONResponse):
+            return asked
         if not service.configured:
             return error(503, help_text(site.settings, service.faq), configured=False)
-        task, lang = tl
+        paper, task, lang = asked
         have = await run_in_threadpool(service.get, [paper.id], task, lang)
         current = (site.settings.llm_model, texts_.PROMPT_VERSION)
         if paper.id not in have or (have[paper.id].model, have[paper.id].prompt_version) != current:
