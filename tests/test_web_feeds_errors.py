@@ -117,6 +117,17 @@ def test_empty_feed_still_has_an_author(client: TestClient) -> None:
     assert feed.findtext(f"{ATOM}author/{ATOM}name")
 
 
+@pytest.mark.parametrize("url", ["/arxiv/search/feed?query=zzyzx", "/venue/latest/feed"])
+def test_an_empty_feed_is_stamped_with_the_stores_last_change(
+    client: TestClient, store: Store, url: str
+) -> None:
+    # not the clock: two readers a second apart got different bytes (a flaky CI run)
+    store.set_state("generation", "2026-06-05T07:00:00.250000+00:00")
+    feed = atom(client, url)
+    assert not feed.findall(f"{ATOM}entry")
+    assert feed.findtext(f"{ATOM}updated") == "2026-06-05T07:00:00Z"
+
+
 def test_papers_page_advertises_its_feed(client: TestClient) -> None:
     doc = get(client, "/arxiv/2606.00102,2606.00101")
     (alt,) = doc.xpath("//head/link[@rel='alternate'][@type='application/atom+xml']")

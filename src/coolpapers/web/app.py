@@ -255,6 +255,12 @@ class Site:
             kept = self._sources = (gen, [s for s in registry.all_sources() if s.key in keys])
         return kept[1]
 
+    def changed_at(self) -> str:
+        """The Atom time of the store's last data change: an empty feed's <updated>. The feed
+        could only have changed then, and two readers a second apart get the same bytes
+        (a clock stamp made them differ). Now, only for a store never written."""
+        return _iso(_parse_generation(self.store.generation()))
+
     def _prefetch(self, papers: Sequence[Paper]) -> None:
         for f in self.prefetch:
             f(papers)
@@ -281,7 +287,7 @@ class Site:
 
     def feed(self, cats: spec.CategorySet, day: date | None) -> bytes:
         L = views.listing(self.days, self.store, cats, day)
-        stamp = _stamp(L.day)
+        stamp = _iso(views.announced_at(L.day)) if L.day else self.changed_at()
         first = self.store.first_days([x.paper.id for x in L.items])
         # a dated feed is a feed of its own: its id and self link say which day
         dated = f"?date={day.isoformat()}" if day else ""
@@ -307,8 +313,9 @@ class Site:
         first = self.store.first_days([p.id for p in papers])
         times = {p.id: views.paper_time(p, first.get(p.id)) for p in papers}
         stamp = max((t for t in times.values() if t is not None), default=None)
-        # a feed with no dated entry (none at all): now, as an empty listing's feed is
-        updated = _iso(stamp) if stamp else _stamp(None)
+        # a feed with no dated entry (none at all): the store's last change, as an empty
+        # listing's feed is
+        updated = _iso(stamp) if stamp else self.changed_at()
 
         def entry_time(p: Paper) -> str:
             t = times.get(p.id)
@@ -392,11 +399,14 @@ def _respond(page: Page, request: Request) -> Response:
     return Response(body, headers={k.decode(): v.decode() for k, v in headers})
 
 
-def _stamp(day: date | None) -> str:
-    """A listing feed's time: when arXiv announced its day; now for a feed of no day yet."""
-    if day is None:
-        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return _iso(views.announced_at(day))
+def _parse_generation(gen: str) -> datetime:
+    """The store's generation is the ISO time of its last write (naive UTC out); a store
+    never written, or a key of another form, reads as now."""
+    try:
+        t = datetime.fromisoformat(gen)
+    except ValueError:
+        t = datetime.now(UTC)
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
 def _iso(t: datetime) -> str:

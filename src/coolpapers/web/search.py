@@ -365,13 +365,15 @@ def build(site: Site) -> Parts:
             q["sort"] = "date"
             res = await run_in_threadpool(run, q, per_page=50, snippets=False, branch=branch)
             # the feed changed when its newest entry did: a stable stamp for a stable result
-            # (now, only for an empty feed)
+            # (the store's last change, for an empty feed)
             stamps = [t for it in res.items if (t := it.paper.updated or it.paper.published)]
             ids = [it.paper.id for it in res.items]
             days = await run_in_threadpool(site.store.first_days, ids) if ids else {}
             stamps += [datetime(d.year, d.month, d.day) for d in days.values()]
-            newest = max(stamps) if stamps else datetime.now(UTC)
-            now = newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if stamps:
+                now = max(stamps).strftime("%Y-%m-%dT%H:%M:%SZ")
+            else:
+                now = await run_in_threadpool(site.changed_at)
             body = await run_in_threadpool(
                 site.html,
                 "feed.xml",

@@ -22,7 +22,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -368,7 +368,8 @@ def feed(
     html_path: str,
 ) -> bytes:
     V = venue_views.page(site.store, eds, group, status == STATUS_ALL)
-    stamp = _stamp(max((e.added for e in eds), default=None))
+    newest = max((e.added for e in eds), default=None)
+    stamp = _stamp(newest) if newest else site.changed_at()
     return site.html(
         "feed.xml",
         base=site.base,
@@ -402,16 +403,15 @@ def latest_feed(site: Site) -> bytes:
         "venue_latest.xml",
         base=site.base,
         editions=eds,
-        updated=_stamp(eds[0].added if eds else None),
+        updated=_stamp(eds[0].added) if eds else site.changed_at(),
         stamp=_stamp,
         quote=quote,
     )
 
 
-def _stamp(t: datetime | None) -> str:
-    """An Atom time; None (a feed with no edition yet): now, as an empty listing's feed is
-    stamped, never 1970."""
-    t = t or datetime.now(UTC).replace(tzinfo=None)
+def _stamp(t: datetime) -> str:
+    """An Atom time (a feed with no edition yet has the store's last change instead: see
+    Site.changed_at)."""
     return t.replace(microsecond=0).isoformat() + "Z"
 
 
