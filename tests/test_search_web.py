@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -277,3 +278,61 @@ def test_hnsw_above_the_exact_limit_agrees_with_the_exact_scan(indexed: Searcher
         overlap.append(len(set(a) & set(b)) / 10)
     assert sum(found) >= len(found) - 1, found
     assert sum(overlap) / len(overlap) >= 0.9
+
+
+# ---- kept cards (web/cards.py) ------------------------------------------------------------
+
+
+def test_kept_cards_make_the_same_pages_as_cards_rendered_afresh(indexed: Searcher) -> None:
+    # pages that share papers, each with its own per-page parts: the "similar" label, the
+    # snippet, how a card matched, its number; one site keeps nothing (the reference)
+    urls = [
+        "/arxiv/search?query=linear+attention",
+        "/arxiv/search?query=attention+graph",  # matches and papers similar in meaning
+        "/arxiv/search?query=attention",
+        "/arxiv/search?query=attention&mode=semantic",
+        "/arxiv/search?query=attention&page=2",
+        "/arxiv/search?query=attention&mode=keyword&sort=date",
+        "/arxiv/related/" + indexed.search("attention").items[0].paper.id,
+    ]
+    sites = [
+        TestClient(
+            create_app(Settings(database_url="sqlite://", card_cache_bytes=b), indexed.store)
+        )
+        for b in (0, 64 << 20, 64 << 20)
+    ]
+    fresh, warm, reverse = sites
+    want = [fresh.get(u).text for u in urls]
+    got = [warm.get(u).text for u in urls]
+    got_rev = [reverse.get(u).text for u in reversed(urls)][::-1]
+    assert got == want and got_rev == want
+    cards = sum(p.count('class="panel paper"') for p in want)
+    assert 'data-match="semantic"' in want[1] and 'data-match="semantic"' not in want[2]
+    kept = warm.app.state.site.cards  # type: ignore[attr-defined]
+    assert len(fresh.app.state.site.cards) == 0  # type: ignore[attr-defined]
+    assert 0 < kept.rendered < cards  # papers shown on two pages were rendered once
+
+
+def test_a_kept_card_follows_its_papers_change(indexed: Searcher) -> None:
+    c = TestClient(create_app(Settings(database_url="sqlite://", page_cache_ttl=0), indexed.store))
+    p = Paper("2606.99077", "Wombat burrows, first", "Wombats dig.", ["A. B"], ["q-bio.PE"])
+    indexed.store.write(Batch(papers=[p]))
+    assert "Wombat burrows, first" in c.get(f"/arxiv/{p.id}").text
+    indexed.store.write(Batch(papers=[replace(p, title="Wombat burrows, second")]))
+    page = c.get(f"/arxiv/{p.id}").text
+    assert "Wombat burrows, second" in page and "burrows, first" not in page
+    # a paper fetched on demand is shown before it is stored: its text is in the key
+    cards = c.app.state.site.cards  # type: ignore[attr-defined]
+    other = Paper(p.id, "Wombat burrows, third", "Wombats dig.", ["A. B"], ["q-bio.PE"])
+    assert "third" in cards(other, 1) and "second" not in cards(other, 1)
+    assert "#7<" in cards(other, 7).replace(" ", "")
+
+
+def test_kept_cards_stay_within_their_bytes(indexed: Searcher) -> None:
+    c = TestClient(
+        create_app(Settings(database_url="sqlite://", card_cache_bytes=20_000), indexed.store)
+    )
+    doc = c.get("/arxiv/search?query=model&show=50").text
+    cards = c.app.state.site.cards  # type: ignore[attr-defined]
+    assert doc.count('class="panel paper"') == 50
+    assert 0 < len(cards) < 50 and cards.bytes <= 20_000

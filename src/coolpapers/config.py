@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Bytes of rendered pages (and their gzipped copies) each worker keeps; least recently
     # used pages go first.
     page_cache_bytes: int = 256 * 1024 * 1024
+    # Characters of cards' HTML each worker keeps (web/cards.py): ~3 kB a card, so ~20,000
+    # cards; a search page of kept cards renders in a fraction of the time.
+    card_cache_bytes: int = 64 * 1024 * 1024
     # This site's address as readers reach it (scheme, host, port, any path prefix), for the
     # absolute links feeds must carry. Never taken from the request's Host header: a cached
     # feed is served to everyone, so one client's Host would become every reader's links.

@@ -46,6 +46,7 @@ from coolpapers.store.listings import Listings
 from coolpapers.store.venues import VenueListings
 from coolpapers.web import diagnose, edge, feature, render, spec, venue, venue_views, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
+from coolpapers.web.cards import Cards
 from coolpapers.web.lookup import Lookup
 from coolpapers.web.views import FeedItem
 
@@ -219,6 +220,13 @@ class Site:
         self.cache = PageCache(
             store, ttl=settings.page_cache_ttl, max_bytes=settings.page_cache_bytes
         )
+        # Every card of every page (the templates' `card`), kept per paper and generation
+        self.cards = Cards(
+            lambda: self.env.get_template("_card.html").module.card_body,  # type: ignore[attr-defined]
+            self.cache.generation,
+            settings.card_cache_bytes,
+        )
+        self.env.globals["card"] = self.cards
         # Absolute links (feeds) start with this, whatever Host a request names.
         self.base = settings.base_url.rstrip("/")
         # Features look up what their card additions need for a whole page at once (e.g. the

@@ -45,6 +45,10 @@ class Parts:
     card_buttons: Sequence[CardPart] = ()
     card_panels: Sequence[CardPart] = ()
     card_attrs: Sequence[CardPart] = ()
+    # Those of the parts above whose markup depends on the page, not only on the paper and
+    # the store's data (a search's snippet): called for every page. The others are kept
+    # with the card's HTML (web/cards.py) until the data changes.
+    per_page: Sequence[CardPart] = ()
     prefetch: Prefetch | None = None
 
 
@@ -77,8 +81,13 @@ def install(app: FastAPI, site: Site, features: Sequence[Feature]) -> None:
     for f in features:
         parts = f.build(site)
         app.include_router(parts.routes)
-        env["card_buttons"].extend(parts.card_buttons)
-        env["card_panels"].extend(parts.card_panels)
-        env["card_attrs"].extend(parts.card_attrs)
+        env["card_buttons"].extend(_live(site, parts, parts.card_buttons))
+        env["card_panels"].extend(_live(site, parts, parts.card_panels))
+        env["card_attrs"].extend(_live(site, parts, parts.card_attrs))
         if parts.prefetch is not None:
             site.prefetch.append(parts.prefetch)
+
+
+def _live(site: Site, parts: Parts, ps: Sequence[CardPart]) -> list[CardPart]:
+    """The parts as cards call them: a per-page one through the card cache's slots."""
+    return [site.cards.per_page(p) if p in parts.per_page else p for p in ps]

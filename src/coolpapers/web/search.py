@@ -528,6 +528,8 @@ def build(site: Site) -> Parts:
         card_buttons=[rel_button, similar_label],
         card_panels=[snippet_panel],
         card_attrs=[keywords_attr, match_attr],
+        # how a card matched this query: the rest of a card is the same on every page
+        per_page=[similar_label, snippet_panel, match_attr],
         prefetch=prefetch_keywords,
     )
 
