@@ -77,7 +77,8 @@ def test_pages_take_every_link_from_the_paper_s_source(with_conf: None) -> None:
     env = make_env()
     p = Paper(id="2024.p-1@Conf", title="T", abstract="A", authors=["A B"], categories=["cs.CL"])
     p.source = "conf"
-    card = str(env.get_template("_card.html").module.card(p, 1))  # type: ignore[attr-defined]
+    # the card as rendered before it is kept (web/cards.py keeps it on a site)
+    card = str(env.get_template("_card.html").module.card_body(p, 1))  # type: ignore[attr-defined]
     assert 'data-page="https://proceedings.example.org/2024.p-1/"' in card
     assert (
         'class="title-pdf notranslate" href="https://proceedings.example.org/2024.p-1.pdf"' in card
