@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     # Bytes of rendered pages (and their gzipped copies) each worker keeps; least recently
     # used pages go first.
     page_cache_bytes: int = 256 * 1024 * 1024
-    # Characters of cards' HTML each worker keeps (web/cards.py): ~3 kB a card, so ~20,000
-    # cards; a search page of kept cards renders in a fraction of the time.
+    # Characters of cards' HTML each worker keeps (web/cards.py): ~4.6k a card (real search
+    # results and listings), so ~14,000 cards; a page of kept cards renders ~4x faster.
     card_cache_bytes: int = 64 * 1024 * 1024
     # This site's address as readers reach it (scheme, host, port, any path prefix), for the
     # absolute links feeds must carry. Never taken from the request's Host header: a cached

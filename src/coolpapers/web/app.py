@@ -267,7 +267,7 @@ class Site:
         """The Atom time of the store's last data change: an empty feed's <updated>. The feed
         could only have changed then, and two readers a second apart get the same bytes
         (a clock stamp made them differ). Now, only for a store never written."""
-        return _iso(_parse_generation(self.store.generation()))
+        return views.atom_time(_parse_generation(self.store.generation()))
 
     def _prefetch(self, papers: Sequence[Paper]) -> None:
         for f in self.prefetch:
@@ -295,7 +295,7 @@ class Site:
 
     def feed(self, cats: spec.CategorySet, day: date | None) -> bytes:
         L = views.listing(self.days, self.store, cats, day)
-        stamp = _iso(views.announced_at(L.day)) if L.day else self.changed_at()
+        stamp = views.atom_time(views.announced_at(L.day)) if L.day else self.changed_at()
         first = self.store.first_days([x.paper.id for x in L.items])
         # a dated feed is a feed of its own: its id and self link say which day
         dated = f"?date={day.isoformat()}" if day else ""
@@ -323,11 +323,11 @@ class Site:
         stamp = max((t for t in times.values() if t is not None), default=None)
         # a feed with no dated entry (none at all): the store's last change, as an empty
         # listing's feed is
-        updated = _iso(stamp) if stamp else self.changed_at()
+        updated = views.atom_time(stamp) if stamp else self.changed_at()
 
         def entry_time(p: Paper) -> str:
             t = times.get(p.id)
-            return _iso(t) if t else updated
+            return views.atom_time(t) if t else updated
 
         return self.html(
             "feed.xml",
@@ -417,17 +417,12 @@ def _parse_generation(gen: str) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-def _iso(t: datetime) -> str:
-    """Atom's form of a naive UTC time (the store's), whole seconds."""
-    return t.replace(microsecond=0).isoformat() + "Z"
-
-
 def _published(p: Paper, first: date | None) -> str | None:
     """An entry's Atom <published>: its first version's time where known, else when it was
     first announced here (`first`, its first listing day); None: no <published>."""
     if p.published:
-        return _iso(p.published)
-    return _iso(views.announced_at(first, p.source)) if first else None
+        return views.atom_time(p.published)
+    return views.atom_time(views.announced_at(first, p.source)) if first else None
 
 
 def _date(raw: str | None) -> date | None:

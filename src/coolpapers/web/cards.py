@@ -3,9 +3,9 @@
 A card's HTML is the same for every page that shows the paper with the same day, kind,
 version asked for and status, until the store's data changes: its title and abstract
 through the TeX and paragraph filters, its links, authors, affiliations and placements.
-Rendering that took ~0.6 ms a card, 15 ms of a search page of 25 (the largest part of a
-new query's time) and most of a new category set's listing. Kept, a card costs a dict
-lookup and a join.
+Rendering them took 6.3 ms of a search page of 25 (1.4 ms with its cards kept: `bench/
+search_http.py profile`, 70k papers) and most of a new category set's listing. Kept, a card
+costs a dict lookup and a join.
 
 What does change from page to page stays live: the card's number on the page and the card
 parts a feature declares per page (`feature.Parts.per_page`: a search's "similar" label,

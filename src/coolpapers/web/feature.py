@@ -90,4 +90,4 @@ def install(app: FastAPI, site: Site, features: Sequence[Feature]) -> None:
 
 def _live(site: Site, parts: Parts, ps: Sequence[CardPart]) -> list[CardPart]:
     """The parts as cards call them: a per-page one through the card cache's slots."""
-    return [site.cards.per_page(p) if p in parts.per_page else p for p in ps]
+    return [site.cards.per_page(part) if part in parts.per_page else part for part in ps]

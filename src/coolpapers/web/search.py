@@ -371,7 +371,7 @@ def build(site: Site) -> Parts:
             days = await run_in_threadpool(site.store.first_days, ids) if ids else {}
             stamps += [datetime(d.year, d.month, d.day) for d in days.values()]
             if stamps:
-                now = max(stamps).strftime("%Y-%m-%dT%H:%M:%SZ")
+                now = views.atom_time(max(stamps))
             else:
                 now = await run_in_threadpool(site.changed_at)
             body = await run_in_threadpool(

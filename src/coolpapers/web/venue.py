@@ -22,7 +22,6 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -39,7 +38,7 @@ from coolpapers.store import venues as store_venues
 from coolpapers.store.venues import Edition, VenueListings
 from coolpapers.web import venue_views
 from coolpapers.web.venue_views import STATUS_ALL, STATUSES, VenuePage
-from coolpapers.web.views import FeedItem, NotFound, number
+from coolpapers.web.views import FeedItem, NotFound, atom_time, number
 
 if TYPE_CHECKING:
     from coolpapers.web.app import Site
@@ -369,7 +368,7 @@ def feed(
 ) -> bytes:
     V = venue_views.page(site.store, eds, group, status == STATUS_ALL)
     newest = max((e.added for e in eds), default=None)
-    stamp = _stamp(newest) if newest else site.changed_at()
+    stamp = atom_time(newest) if newest else site.changed_at()
     return site.html(
         "feed.xml",
         base=site.base,
@@ -388,7 +387,7 @@ def feed(
             for it in V.items
         ],
         entry_time=lambda p: (
-            _stamp(p.updated or p.published) if (p.updated or p.published) else stamp
+            atom_time(p.updated or p.published) if (p.updated or p.published) else stamp
         ),
     )
 
@@ -403,16 +402,10 @@ def latest_feed(site: Site) -> bytes:
         "venue_latest.xml",
         base=site.base,
         editions=eds,
-        updated=_stamp(eds[0].added) if eds else site.changed_at(),
-        stamp=_stamp,
+        updated=atom_time(eds[0].added) if eds else site.changed_at(),
+        stamp=atom_time,
         quote=quote,
     )
-
-
-def _stamp(t: datetime) -> str:
-    """An Atom time (a feed with no edition yet has the store's last change instead: see
-    Site.changed_at)."""
-    return t.replace(microsecond=0).isoformat() + "Z"
 
 
 def _latest_added(store: Store) -> Edition | None:

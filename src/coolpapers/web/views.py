@@ -213,6 +213,11 @@ def fmt_time(d: datetime | None) -> str:
     return d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
 
 
+def atom_time(t: datetime) -> str:
+    """Atom's form of a naive UTC time (the store's), whole seconds: every feed's."""
+    return t.replace(microsecond=0).isoformat() + "Z"
+
+
 def fmt_stamp(d: datetime | date | None) -> str:
     """papers.cool's `span.date-data` form, "2023-09-28 17:59:42 UTC", seconds included: its
     clients parse exactly that (RSSHub's route wants "YYYY-MM-DD HH:MM:SS"). A day alone is
