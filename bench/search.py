@@ -450,6 +450,9 @@ def main() -> None:
         floor_report(store, papers, words, topical)
         return
     s = Searcher(store)
+    indexer.catch_up_text_index(store)  # a real.db built before the text index existed
+    used = getattr(s.keyword, "uses_index", lambda: False)()
+    print(f"keyword engine: {type(s.keyword).__name__} (text index in use: {used})")
     for mode in ("keyword", "hybrid"):
         known_item(s, papers, words, mode)
     sort_totals(s, [p.title for p in papers] + words + topical)

@@ -29,6 +29,8 @@ Measures
                  requests/s, p50 / p99, errors (non-2xx/3xx and socket errors)
   tantivy        the same URLs against bench/tantivy_http.py (same uvicorn, 1 worker)
   profile        (`profile`) the stages of Searcher.search in process, per kind
+  --keyword      our keyword engine: tantivy (the default; its text index is brought up to
+                 date first) or sql (FTS5 / PostgreSQL's tsvector), for an A/B
 Usage
   .venv/bin/python bench/search_http.py prepare --engine postgresql --size 70k
   .venv/bin/python bench/search_http.py run --engine sqlite --size 70k [--tantivy] [--workers N]
@@ -373,15 +375,34 @@ def ms(v: Sequence[float], p: float) -> str:
     return f"{percentile(v, p) * 1e3:.1f}"
 
 
+def text_index(url: str, keyword: str) -> None:
+    """The text index brought up to date before timing (serve would do it in the background
+    at start, and search through SQL meanwhile), and which keyword engine is measured."""
+    from coolpapers.search import textindex
+    from coolpapers.store import Store
+
+    if keyword != "tantivy":
+        print("keyword engine: sql (FTS5 / tsvector)")
+        return
+    store = Store.open(url)
+    t = time.perf_counter()
+    n = textindex.sync(store)
+    print(
+        f"keyword engine: tantivy, text index {n} papers written in {time.perf_counter() - t:.1f} s"
+    )
+    store.engine.dispose()
+
+
 def run(a: argparse.Namespace) -> None:
     url = db_url(a.engine, a.size)
     qs = queries(url, a.n)
     note = machine_note()
     print(f"{a.engine} {a.size}, {a.workers} worker(s); {note}")
+    text_index(url, a.keyword)
     servers: list[tuple[str, subprocess.Popen[bytes], str]] = []
     try:
         port = free_port()
-        env = {"COOLPAPERS_SEARCH_SEMANTIC": "true"}
+        env = {"COOLPAPERS_SEARCH_SEMANTIC": "true", "COOLPAPERS_SEARCH_ENGINE": a.keyword}
         proc = start_serve(url, port, a.workers, log=OUT / "serve.log", env=env)
         servers.append(("coolpapers", proc, f"http://127.0.0.1:{port}"))
         if a.tantivy:
@@ -479,8 +500,13 @@ def profile(a: argparse.Namespace) -> None:
 
     url = db_url(a.engine, a.size)
     qs = queries(url, a.n)
+    text_index(url, a.keyword)
     settings = Settings(
-        database_url=url, fetch_on_demand=False, search_index_in_serve=False, page_cache_bytes=0
+        database_url=url,
+        fetch_on_demand=False,
+        search_index_in_serve=False,
+        page_cache_bytes=0,
+        search_engine=a.keyword,
     )
     app = create_app(settings)
     print(f"profile {a.engine} {a.size}; {machine_note()}")
@@ -533,7 +559,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--n", type=int, default=40, help="distinct URLs per kind")
-    ap.add_argument("--tantivy", action="store_true")
+    ap.add_argument("--tantivy", action="store_true", help="also bench/tantivy_http.py")
+    ap.add_argument(
+        "--keyword", choices=["tantivy", "sql"], default="tantivy", help="our keyword engine"
+    )
     ap.add_argument("--per-kind", action="store_true", help="a load run per kind too")
     ap.add_argument("--settle", type=float, default=0, help="s to wait for the HNSW at 1m")
     a = ap.parse_args()

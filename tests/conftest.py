@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
+from coolpapers.search import textindex
 from coolpapers.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +49,9 @@ def pg_schema() -> Iterator[str]:
     with eng.begin() as c:
         c.execute(text(f"CREATE SCHEMA {name}"))
     yield name
+    # the text index of this run's schema (search/textindex.py keeps it in the user's cache)
+    url = make_url(f"{PG_URL}?options=-csearch_path%3D{name}")
+    shutil.rmtree(textindex.default_directory(url) or "/nonexistent", ignore_errors=True)
     with eng.begin() as c:
         c.execute(text(f"DROP SCHEMA {name} CASCADE"))
     eng.dispose()

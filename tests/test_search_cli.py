@@ -36,6 +36,7 @@ def test_index_command_resumes_and_catches_up(db_url: str) -> None:
     r = CliRunner().invoke(app, ["index", "--batch-size", "50"])
     assert r.exit_code == 0, r.output
     assert f"indexed {left} papers (0 left)" in r.output.replace("\n", " ")
+    assert "(in use)" in " ".join(r.output.split())  # the text index holds everything
     import_files(store, [SAMPLE / "2026-06-04.jsonl.gz"])  # new papers: only those
     fresh = indexer.pending(store)
     assert 0 < fresh < store.count_papers() - n + 1

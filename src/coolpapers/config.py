@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     # `serve` keeps the search index current in a background thread; off when a separate
     # `coolpapers index` (cron, one worker) does it, e.g. with many web processes.
     search_index_in_serve: bool = True
+    # The keyword engine: "tantivy" (a text index beside the database, search/textindex.py;
+    # the SQL engine answers while it is behind) or "sql" (FTS5 / PostgreSQL's tsvector only).
+    search_engine: str = "tantivy"
+    # Where the tantivy index lives; empty: beside a SQLite file (<db>.search), else in the
+    # user's cache directory under the database's address. One index per database.
+    search_index_dir: str = ""
 
     @property
     def is_sqlite(self) -> bool:

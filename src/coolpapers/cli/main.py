@@ -369,6 +369,7 @@ def index(
             progress=lambda n: bar.advance(0, n),
         )
     console.print(f"[green]indexed[/] {done} papers ({indexer.pending(store)} left)")
+    console.print(indexer.text_index_status(store))
     if optimize:
         indexer.optimize(store)
         console.print("[green]full-text index merged[/]")

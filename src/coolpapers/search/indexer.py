@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from coolpapers.config import get_settings
 from coolpapers.search import keywords as kw
 from coolpapers.search.embed import Embedder, default_embedder, paper_text
 from coolpapers.search.vectors import to_bytes
@@ -47,6 +48,9 @@ def catch_up(
         catch_up_fulltext(store, stop=stop)
         emb = embedder or default_embedder()
         while not (stop and stop.is_set()):
+            # between batches too: embedding 70k papers takes a while, and papers stored
+            # meanwhile (on PostgreSQL, at once) would keep rankings on the SQL engine
+            catch_up_text_index(store)
             with store.engine.connect() as conn:
                 rows = conn.execute(
                     text(
@@ -136,8 +140,10 @@ def catch_up_fulltext(
     """Add the papers that imports and harvests stored since the last run to SQLite's FTS5
     index (search_0002: the triggers only flag them, so that writers stay fast). One
     transaction per batch, in docid order: a killed run resumes where it stopped. Returns how
-    many papers were added."""
+    many papers were added. Then the text index (tantivy) takes what changed, on both
+    engines."""
     if store.dialect != "sqlite":
+        catch_up_text_index(store)
         return 0
     _drain_queue(store, batch, stop)
     done = 0
@@ -168,7 +174,32 @@ def catch_up_fulltext(
             progress(max(n, 0))
     if done:  # listings are unchanged, but cached search pages are not
         store.set_state("generation", datetime.now(UTC).isoformat())
+    catch_up_text_index(store)
     return done
+
+
+def text_index_status(store: Store) -> str:
+    """A line on the text index: where it is and whether searches use it."""
+    from coolpapers.search import textindex
+
+    root = textindex.directory(store)
+    if get_settings().search_engine != "tantivy" or root is None:
+        return "keyword search: the database's own index (FTS5 / tsvector)"
+    name = textindex.current(root)
+    with store.engine.connect() as conn:
+        ready = name is not None and textindex.holds_everything(conn, name)
+    state = "in use" if ready else "behind the store: searches use the database's index"
+    return f"text index (tantivy): {root} ({state})"
+
+
+def catch_up_text_index(store: Store) -> int:
+    """The tantivy text index (search/textindex.py) follows the store, when it is the
+    keyword engine; returns how many papers it wrote."""
+    if get_settings().search_engine != "tantivy":
+        return 0
+    from coolpapers.search import textindex
+
+    return textindex.sync(store)
 
 
 def _drain_queue(store: Store, batch: int, stop: threading.Event | None) -> None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, text
 
 from coolpapers.search.query import Query, Term
 from coolpapers.sources import registry
 from coolpapers.store import Store
+
+if TYPE_CHECKING:
+    from coolpapers.config import Settings
 
 MARK_START, MARK_END = "\x02", "\x03"  # highlight sentinels: no paper text contains them
 
@@ -329,7 +332,7 @@ def _sources(q: Query, params: dict[str, Any]) -> list[str]:
     return where
 
 
-def engine_for(store: Store) -> KeywordEngine:
+def sql_engine_for(store: Store) -> KeywordEngine:
     if store.dialect == "postgresql":
         from coolpapers.search.keyword_pg import PgKeywordEngine
 
@@ -337,3 +340,19 @@ def engine_for(store: Store) -> KeywordEngine:
     from coolpapers.search.keyword_sqlite import SqliteKeywordEngine
 
     return SqliteKeywordEngine(store)
+
+
+def engine_for(store: Store, settings: Settings | None = None) -> KeywordEngine:
+    """The store's keyword engine: tantivy in front of the SQL engine (the default,
+    COOLPAPERS_SEARCH_ENGINE=tantivy), or the SQL engine alone."""
+    from coolpapers.config import get_settings
+    from coolpapers.search import textindex
+
+    settings = settings or get_settings()
+    sql = sql_engine_for(store)
+    root = textindex.directory(store, settings)
+    if settings.search_engine != "tantivy" or root is None:
+        return sql
+    from coolpapers.search.keyword_tantivy import TantivyKeywordEngine
+
+    return TantivyKeywordEngine(store, sql, root)

@@ -26,7 +26,14 @@ search_docs = Table(
     Column("day", Date),
     Column("dirty", SmallInteger, nullable=False, server_default="1"),
     Column("fts", SmallInteger, nullable=False, server_default="0"),
+    # search_0004: changes the text index (tantivy) must see, counted by the triggers, and
+    # the count it holds; a paper is pending in it while they differ
+    Column("ver", Integer, nullable=False, server_default="1"),
+    Column("ver_indexed", Integer, nullable=False, server_default="0"),
 )
+
+# search_0004: docids of deleted papers, until the text index has dropped them
+search_gone = Table("search_gone", metadata, Column("docid", Integer, nullable=False))
 
 # Ten TF-IDF keywords per paper, space-separated phrases joined by "; ".
 search_keywords = Table(

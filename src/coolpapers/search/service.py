@@ -25,7 +25,14 @@ from sqlalchemy import bindparam, text
 
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
-from coolpapers.search.keyword import MARK_END, MARK_START, Hit, Snippet, engine_for
+from coolpapers.search.keyword import (
+    MARK_END,
+    MARK_START,
+    Hit,
+    KeywordEngine,
+    Snippet,
+    engine_for,
+)
 from coolpapers.search.query import BRANCHES, Query, Term, parse, shown
 from coolpapers.search.vectors import VectorIndex
 from coolpapers.sources import registry
@@ -168,9 +175,10 @@ class Searcher:
         semantic: bool = True,
         embedder: Embedder | None = None,
         floor: float = SIMILARITY_FLOOR,
+        keyword: KeywordEngine | None = None,
     ) -> None:
         self.store = store
-        self.keyword = engine_for(store)
+        self.keyword = keyword or engine_for(store)
         self.semantic = semantic
         self.floor = floor
         self._embedder = embedder
@@ -362,7 +370,9 @@ class Searcher:
         beyond = [pid for pid in sem if pid not in kw_set]
         # neighbours that match the words too, ranked beyond the window: not again in the tail
         with _stage("match check"):
-            later = self.keyword.matching_ids(q, beyond) if kw_total > len(kw) else set()
+            # (a bounded count may be below the window: "more than" is not all of them)
+            more = kw_total > len(kw) or not exact
+            later = self.keyword.matching_ids(q, beyond) if more else set()
         res.matched, res.exact, res.similar = kw_total, exact, len(beyond) - len(later)
         total = res.matched + res.similar
         with _stage("fusion"):

@@ -36,7 +36,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from coolpapers.records import Paper
-from coolpapers.search.keyword import Snippet
+from coolpapers.search.keyword import Snippet, engine_for
 from coolpapers.search.query import shown
 from coolpapers.search.service import Result, Results, Searcher, marked
 from coolpapers.sources import registry
@@ -217,7 +217,11 @@ def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
 
 
 def build(site: Site) -> Parts:
-    searcher = Searcher(site.store, semantic=site.settings.search_semantic)
+    searcher = Searcher(
+        site.store,
+        semantic=site.settings.search_semantic,
+        keyword=engine_for(site.store, site.settings),
+    )
     site.search = searcher
     per_page = site.settings.search_per_page
 
