@@ -10,9 +10,10 @@ The index holds every paper of the store (title, abstract, authors, categories, 
 fields so that a page needs no database). Queries are read with coolpapers' own parser
 (search/query.py) and given to tantivy as: every word required over title (boost 4),
 abstract and authors (boost 2), phrases as phrases, ti:/au:/abs: on their field, cat: and
-date: as filters, -word excluded; sort=date orders by the day (a fast field). It is a
-benchmark's engine, not the app's: no semantic half, a plainer card than ours (see the
-closing note of issue 15).
+date: as filters, -word excluded; sort=date orders by the day (a fast field). It is
+tantivy alone, a bound for ours: no database, no semantic half, a plainer card. The app's
+keyword engine is tantivy too since issue 15 (search/keyword_tantivy.py), behind its own
+database, snippets, fusion and cards.
 
 Run: .venv/bin/python bench/tantivy_http.py --db sqlite:///bench/out/search/real.db \
          --index bench/out/search_http/tantivy-70k --port 8123

@@ -376,12 +376,16 @@ def index(
 
 
 INDEX_POLL = 30.0  # seconds between looks for papers stored by others (on-demand, CLI)
+# seconds between looks for changes the text index lacks (an index seek): while it lacks
+# one, rankings come from the SQL engine, which a common word makes slow on PostgreSQL
+TEXT_INDEX_POLL = 2.0
 
 
 def _start_index(store: Store, stop: threading.Event) -> threading.Event:
     """The search index follows the store from a background thread: at start, every
     INDEX_POLL seconds (papers fetched on demand, a `coolpapers import` next door) and at
-    once when the returned event is set (after each harvest)."""
+    once when the returned event is set (after each harvest). The text index's changes, a
+    cheap look, are taken every TEXT_INDEX_POLL seconds by a thread of their own."""
     from coolpapers.search import indexer
 
     kick = threading.Event()
@@ -397,7 +401,15 @@ def _start_index(store: Store, stop: threading.Event) -> threading.Event:
                 log.exception("search indexing failed")
             kick.wait(INDEX_POLL)
 
+    def text_index() -> None:
+        while not stop.wait(TEXT_INDEX_POLL):
+            try:
+                indexer.catch_up_text_index(store)
+            except Exception:  # searches use the SQL engine meanwhile; say why
+                log.exception("text index catch-up failed")
+
     threading.Thread(target=run, daemon=True, name="search-index").start()
+    threading.Thread(target=text_index, daemon=True, name="text-index").start()
     return kick
 
 
