@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -157,6 +157,8 @@ class Settings(BaseSettings):
     # Where the tantivy index lives; empty: beside a SQLite file (<db>.search), else in the
     # user's cache directory under the database's address. One index per database.
     search_index_dir: str = ""
+    # Searches (and their pages) at once per web process; more wait (web/search.py: why).
+    search_threads: int = Field(default=4, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

@@ -114,18 +114,7 @@ class TantivyKeywordEngine(KeywordEngine):
         text = " OR ".join(f'{t.field or "all"}:"{" ".join(t.words)}"' for t in terms)
         return index.parse_query(text, ["all"])
 
-    # ---- the interface ----------------------------------------------------------------------
-
-    def search(
-        self,
-        q: Query,
-        sort: str = "relevance",
-        offset: int = 0,
-        limit: int = 25,
-        also: Sequence[str] = (),
-    ) -> tuple[int, list[Hit]]:
-        total, _, hits = self.window(q, sort, offset, limit, also=also)
-        return total, hits
+    # ---- the interface (`search` is KeywordEngine's, on this `window`) ---------------------
 
     def window(
         self,

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
@@ -217,6 +218,12 @@ def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
 
 
 def build(site: Site) -> Parts:
+    # A search and its page run in one of a few threads (COOLPAPERS_SEARCH_THREADS), not in
+    # any of the 40 of the shared pool: under 32 clients asking new queries, 40 threads
+    # contending for the GIL made the slowest answers slower for no more answers (SQLite
+    # 70k, wrk -c32 on new URLs: p99 1.08 s with the pool, 0.68 s with 4 threads; 54 and 62
+    # pages/s, bench/search_http.py run).
+    searching = CapacityLimiter(site.settings.search_threads)
     searcher = Searcher(
         site.store,
         semantic=site.settings.search_semantic,
@@ -348,12 +355,16 @@ def build(site: Site) -> Parts:
 
             async def render_() -> bytes | Response:
                 show = _int(q.get("show"), per_page, 1, 200)
-                res = await run_in_threadpool(run, q, per_page=show, branch=branch)
-                if res.redirect:
-                    return RedirectResponse(res.redirect, 302)
                 params = {k: v for k, v in q.items() if k != "page"}
                 highlight = q.get("highlight") == "1"
-                return await run_in_threadpool(page_html, res, params, highlight, path, what)
+
+                def work() -> bytes | Response:
+                    res = run(q, per_page=show, branch=branch)
+                    if res.redirect:
+                        return RedirectResponse(res.redirect, 302)
+                    return page_html(res, params, highlight, path, what)
+
+                return await to_thread.run_sync(work, limiter=searching)
 
             return await cached(request, path, "text/html; charset=utf-8", render_)
 
@@ -409,10 +420,14 @@ def build(site: Site) -> Parts:
 
         async def render_() -> bytes | Response:
             show = _int(q.get("show"), per_page, 1, 200)
-            res = await run_in_threadpool(run, q, per_page=show, branch=q.get("branch"))
+
+            def work() -> tuple[Results, dict[str, list[str]]]:
+                res = run(q, per_page=show, branch=q.get("branch"))
+                return res, searcher.keywords([it.paper.id for it in res.items])
+
+            res, kws = await to_thread.run_sync(work, limiter=searching)
             if res.redirect:
                 return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
-            kws = await run_in_threadpool(searcher.keywords, [it.paper.id for it in res.items])
             return JSONResponse(
                 {
                     "query": res.query,
