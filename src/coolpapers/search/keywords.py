@@ -133,7 +133,11 @@ def candidates(title: str, abstract: str) -> list[tuple[str, float]]:
     text = _LONG_TOKEN.sub(" ", f"{title_text}.\n{_plain(abstract)}"[:MAX_CHARS])
     low = text.lower()
     try:
-        best = _yake().get_n_best(text, n=N_CANDIDATES)
+        # a few more than kept, so that which of near-tied phrases make the cut is ours to
+        # say (by score to 10 digits, then phrase; see below), not the hash maps' order
+        more = _yake().get_n_best(text, n=N_CANDIDATES + 10)
+        best = sorted(((p, float(f"{sc:.10g}")) for p, sc in more), key=lambda x: (x[1], x[0]))
+        best = best[:N_CANDIDATES]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # a Rust panic is a BaseException: one paper, not the index
@@ -144,7 +148,11 @@ def candidates(title: str, abstract: str) -> list[tuple[str, float]]:
     for phrase, score in best:
         words = phrase.split()
         if _noun_phrase(words):
-            found.append((" ".join(_surface(w) for w in words), float(score)))
+            # score to 10 significant digits (above): yake-rust sums in its hash maps' order,
+            # which changes from call to call, so scores differed in the last bits
+            # (0.0123389264574160 53 and ...67) and a near tie went either way: a paper's
+            # keywords changed on a re-index (test_rekey_... failed 1 run in 10)
+            found.append((" ".join(_surface(w) for w in words), score))
     keys = [k.lower() for k, _ in found]
     known = set(keys)
     counts = {k: _count(low, k) for k in known}  # one pass over the text each
