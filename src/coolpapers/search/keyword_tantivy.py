@@ -71,6 +71,22 @@ class TantivyKeywordEngine(KeywordEngine):
         index.reload()  # the writer's last commit (cheap when there is none)
         return index, index.searcher()
 
+    def _ready(self, q: Query) -> tuple[tantivy.Index, tantivy.Searcher, tantivy.Query] | None:
+        """`q` compiled for the index, or None: the SQL engine answers it (the index lacks a
+        change, or cannot answer `q` as the SQL engine would, or tantivy refused it)."""
+        got = self._searcher()
+        if got is None:
+            return None
+        index, searcher = got
+        try:
+            query = self._compile(index, q)
+        except Unsupported:
+            return None
+        except ValueError:  # tantivy refused it: the reader still gets results
+            log.exception("text index: %r answered by the SQL engine", q)
+            return None
+        return index, searcher, query
+
     # ---- compiling a query ------------------------------------------------------------------
 
     def _compile(self, index: tantivy.Index, q: Query) -> tantivy.Query:
@@ -129,18 +145,10 @@ class TantivyKeywordEngine(KeywordEngine):
         """As KeywordEngine.window; the count is exact (tantivy counts without ranking)."""
         if q.is_empty:
             return 0, True, []
-        got = self._searcher()
-        try:
-            if got is None:
-                raise Unsupported
-            index, searcher = got
-            query = self._compile(index, q)
-            return self._window(index, searcher, query, sort, offset, limit, also, bound, count)
-        except Unsupported:
+        ready = self._ready(q)
+        if ready is None:
             return self.sql.window(q, sort, offset, limit, also, bound, count)
-        except ValueError:  # tantivy refused it: the reader still gets results
-            log.exception("text index: %r answered by the SQL engine", q)
-            return self.sql.window(q, sort, offset, limit, also, bound, count)
+        return self._window(*ready, sort, offset, limit, also, bound, count)
 
     def _window(
         self,
@@ -189,14 +197,10 @@ class TantivyKeywordEngine(KeywordEngine):
         the index (the SQL engine for what the index does not answer)."""
         if q.is_empty or not ids:
             return set()
-        got = self._searcher()
-        try:
-            if got is None:
-                raise Unsupported
-            index, searcher = got
-            query = self._compile(index, q)
-        except (Unsupported, ValueError):
+        ready = self._ready(q)
+        if ready is None:
             return self.sql.matching_ids(q, ids)
+        index, searcher, query = ready
         with self.store.engine.connect() as conn:
             docids = self.sql.docids(conn, ids)
         if not docids:
