@@ -3,7 +3,8 @@
 Rankings and word matches come from tantivy whenever its index holds every change the
 database does (checked per ranking, in one small query); otherwise, and for what it does
 not index (venue: filters, queries with no words), the SQL engine of the store answers, as
-it does for the few-row work it is fast at (snippets, filters of a hundred ids, scores).
+it does for the few-row work it is fast at (filters of a hundred ids, scores). Snippets are
+made in Python from the page's own text (search/snippets.py).
 
 The reader's query is compiled from the parsed `Query` (search/query.py, where words are
 letters and digits only): each word or phrase is quoted for tantivy's parser, which runs the
@@ -19,8 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import tantivy
+from sqlalchemy import bindparam, text
 
-from coolpapers.search import textindex
+from coolpapers.search import snippets, textindex
 from coolpapers.search.keyword import Hit, KeywordEngine, Snippet
 from coolpapers.search.query import Query, Term
 from coolpapers.sources import registry
@@ -43,6 +45,7 @@ class TantivyKeywordEngine(KeywordEngine):
         self._index: tantivy.Index | None = None
         self._name: str | None = None  # the build open in _index
         self._stamp: float = -1.0  # current.json's mtime when last read
+        self._stem = textindex.analyzer().analyze  # the index's words, for the snippets
 
     # ---- the index, when it holds everything ------------------------------------------------
 
@@ -217,7 +220,17 @@ class TantivyKeywordEngine(KeywordEngine):
         return self.sql.filter_ids(q, ids)
 
     def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
-        return self.sql.snippets(q, ids)
+        """Made here from the page's own text (search/snippets.py), stemmed as the index
+        stems, whether or not the index is current: they need no index."""
+        if not q.has_text or not ids:
+            return {}
+        wanted = snippets.Wanted.of(q, self._stem)
+        stmt = text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(stmt, {"ids": list(ids)}).all()
+        return {pid: snippets.snippet(t or "", a or "", wanted, self._stem) for pid, t, a in rows}
 
     def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:
         return self.sql.score_ids(terms, ids)

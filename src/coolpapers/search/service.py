@@ -20,14 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-from markupsafe import Markup, escape
 from sqlalchemy import bindparam, text
 
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
 from coolpapers.search.keyword import (
-    MARK_END,
-    MARK_START,
     Hit,
     KeywordEngine,
     Snippet,
@@ -114,12 +111,6 @@ class Results:
     def pages(self) -> int:
         """Pages of results (of the counted ones when more match: `exact` False)."""
         return max(1, -(-self.total // self.per_page))
-
-
-def marked(s: str) -> Markup:
-    """A snippet with match markers as HTML: the text is escaped first (it is untrusted),
-    then the markers, which escaping leaves alone, become <mark>."""
-    return Markup(str(escape(s)).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
 
 
 def id_redirect(query: str) -> str | None:
@@ -504,4 +495,4 @@ class Searcher:
         )
 
 
-__all__ = ["Hit", "Result", "Results", "Searcher", "id_redirect", "marked"]
+__all__ = ["Hit", "Result", "Results", "Searcher", "id_redirect"]

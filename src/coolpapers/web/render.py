@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from coolpapers.search.keyword import MARK_END, MARK_START
 from coolpapers.texmarkup import split_math
+
+_MARKERS = re.compile(f"([{MARK_START}{MARK_END}])")
 
 
 def tex(text: str | None, links: bool = False) -> Markup:
@@ -25,13 +28,45 @@ def tex(text: str | None, links: bool = False) -> Markup:
     out: list[str] = []
     for seg, is_math in split_math(text):
         if is_math:
-            display = seg.startswith(("$$", "\\["))
-            cls = "math display" if display else "math"
-            out.append(f'<span class="{cls} notranslate" translate="no">{escape(seg)}</span>')
+            out.append(_math(seg))
         elif links and "://" in seg:  # most text has no URL: no scan for one
             out.append(_linkify(seg))
         else:
             out.append(str(escape(seg)))
+    return Markup("".join(out))
+
+
+def _math(seg: str) -> str:
+    display = seg.startswith(("$$", "\\["))
+    cls = "math display" if display else "math"
+    return f'<span class="{cls} notranslate" translate="no">{escape(seg)}</span>'
+
+
+def marked(text: str) -> Markup:
+    """A search snippet (search/keyword.py's MARK_START/MARK_END around the query's words)
+    as `tex` makes text: escaped, the markers as <mark>, always balanced, and its formulas
+    ready for the typesetter. A marker inside a formula (the SQL engines' snippets can put
+    one there) is dropped: TeX cut by an element is not typeset."""
+    out: list[str] = []
+    inside = False
+    for seg, is_math in split_math(text):
+        if is_math:
+            if inside:
+                out.append("</mark>")
+                inside = False
+            out.append(_math(seg.replace(MARK_START, "").replace(MARK_END, "")))
+            continue
+        for piece in _MARKERS.split(seg):
+            if piece == MARK_START and not inside:
+                out.append("<mark>")
+                inside = True
+            elif piece == MARK_END and inside:
+                out.append("</mark>")
+                inside = False
+            elif piece not in (MARK_START, MARK_END):
+                out.append(str(escape(piece)))
+    if inside:
+        out.append("</mark>")
     return Markup("".join(out))
 
 

@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from coolpapers.records import Paper
 from coolpapers.search.keyword import Snippet, engine_for
 from coolpapers.search.query import shown
-from coolpapers.search.service import Result, Results, Searcher, marked
+from coolpapers.search.service import Result, Results, Searcher
 from coolpapers.sources import registry
 from coolpapers.sources.base import BadId
 from coolpapers.web import views
@@ -47,6 +47,7 @@ from coolpapers.web.api import PaperOut
 from coolpapers.web.cache import Page, page_headers
 from coolpapers.web.edge import Clean
 from coolpapers.web.feature import Builtin, Parts
+from coolpapers.web.render import marked
 
 if TYPE_CHECKING:
     from coolpapers.web.app import Site
