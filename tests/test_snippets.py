@@ -110,8 +110,11 @@ def test_formulas_are_never_cut_nor_marked_inside() -> None:
     body = s.abstract.rstrip("…")
     assert body.count("$") % 2 == 0  # the formula whole
     # a window that would start inside a formula starts before it
-    text = " ".join(f"w{i}" for i in range(30)) + " $a_1 + b_2 + c_3 + d_4$ " + "term " + (
-        " ".join(f"v{i}" for i in range(60))
+    text = (
+        " ".join(f"w{i}" for i in range(30))
+        + " $a_1 + b_2 + c_3 + d_4$ "
+        + "term "
+        + (" ".join(f"v{i}" for i in range(60)))
     )
     s = snip("term", "", text)
     assert "term" in marks(s.abstract)
