@@ -4,47 +4,73 @@ Why not the database's own: FTS5's snippet() and highlight() run the whole query
 again, limited to the page's rows, and at 1M papers that still reads the full doclists of
 a pasted title's common words ("of", "for"): 92 ms median, 608 ms worst for 25 snippets,
 nearly all of such a search (issue 15's profile). The marks need only the page's own text
-and the stems the index matched on (textindex.analyzer, each word stemmed once per process):
-about 3 ms for a page of 25 at any size, and what is marked is what tantivy matched.
+and the stems the index matched on (textindex.analyzer), so they cost the same at any size,
+and what is marked is what tantivy matched.
 
-The window follows FTS5's snippet(): 40 words, the run that holds the most distinct query
-terms (then the most matches), a sentence's start preferred, ellipses where it is cut.
-Unlike FTS5's, a window never cuts a formula in two and no mark goes inside one: the page
-typesets whole $...$ spans (texmarkup.split_math), which a cut or a <mark> would break.
-Semantic results get snippets too: the words of the query they do hold are marked.
+Cheap, because a search page holds the GIL while it makes them (py-spy, 32 clients): only
+the words that could have a query stem are stemmed. A Porter2 stem keeps its word's start
+but for its last three letters (checked on all 118,358 ASCII words of 69,708 real papers'
+titles and abstracts: no exception), so in an ASCII text the candidates are the words that
+begin with a stem's first letters, found by str.find; a text with other letters (2 % of
+abstracts) has each of its words stemmed. Stems are kept per word in this process.
+
+The window follows FTS5's snippet() on characters rather than words: about 40 words
+(WINDOW characters), the stretch that holds the most distinct query terms (then the most
+matches), a sentence's start preferred, ellipses where it is cut. Unlike FTS5's, a window
+never cuts a formula in two and no mark goes inside one: the page typesets whole $...$
+spans (texmarkup.split_math), which a cut or a <mark> would break. Semantic results get
+snippets too: the words of the query they do hold are marked.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from itertools import accumulate
+from dataclasses import dataclass, field
 
 from coolpapers.search.keyword import MARK_END, MARK_START, Snippet
 from coolpapers.search.query import Query
 from coolpapers.texmarkup import split_math
 
-WINDOW = 40  # words in an abstract's snippet, as in the SQL engines' snippet(..., 40)
+WINDOW = 260  # characters of an abstract's snippet: about the SQL engines' 40 words
 ELLIPSIS = "…"
 # tantivy's simple tokenizer: runs of letters and digits (Rust's char::is_alphanumeric);
-# Python's [^\W_] splits all 69,708 sample papers' titles and abstracts into the same words.
-# Split on it (a group): the words are kept, at the odd places.
-_TOKEN = re.compile(r"([^\W_]+)")
-_SENTENCE_END = re.compile(r"[.!?]\s")
+# Python's [^\W_] splits all 69,708 sample papers' titles and abstracts into the same words
+_WORD = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"[.!?]\s+")
 _DISTINCT, _AGAIN, _SENTENCE, _FIRST = 1000, 1, 100, 120  # FTS5's snippet scores
 
 Stemmer = Callable[[str], list[str]]
+Hit = tuple[int, int, int]  # (start, end) in the text, and the term's number
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """Terms as stems (one stem: a word, several: a phrase), indexed by their first stem."""
+
+    terms: tuple[tuple[str, ...], ...] = ()
+    by_first: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, terms: Sequence[tuple[str, ...]]) -> Terms:
+        by_first: dict[str, list[int]] = {}
+        for n, t in enumerate(terms):
+            by_first.setdefault(t[0], []).append(n)
+        return cls(tuple(terms), by_first)
+
+    def prefixes(self) -> set[str]:
+        """What every ASCII word with one of the first stems begins with (lowercased)."""
+        return {s[: max(1, len(s) - 3)] for s in self.by_first}
 
 
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """The query's positive terms as stems, for the title and for the abstract: a term of
-    one stem is a word, of several a phrase (ti:/abs: terms only where they apply)."""
+    """The query's positive terms, for the title and for the abstract (ti:/abs: terms only
+    where they apply; au: terms in neither)."""
 
-    title: tuple[tuple[str, ...], ...]
-    abstract: tuple[tuple[str, ...], ...]
+    title: Terms
+    abstract: Terms
 
     @classmethod
     def of(cls, q: Query, stem: Stemmer) -> Wanted:
@@ -59,7 +85,7 @@ class Wanted:
                     title.append(stems)
                 if t.field in (None, "abstract") and stems not in abstract:
                     abstract.append(stems)
-        return cls(tuple(title), tuple(abstract))
+        return cls(Terms.of(title), Terms.of(abstract))
 
 
 # word -> its stem: a page's words are mostly words seen before (bounded: cleared when full)
@@ -82,124 +108,143 @@ def _stems(words: list[str], stem: Stemmer) -> list[str]:
     return out  # type: ignore[return-value]
 
 
-@dataclass(slots=True)
-class _Tokens:
-    """A text's words: their stems, where each starts and ends, and the formula each is in."""
-
-    text: str
-    stems: list[str]
-    at: list[int]  # at[2k], at[2k + 1]: where word k starts and ends in text
-    math: list[int] | None  # each word's formula (a number, -1: none); None: no formula
-    formulas: list[tuple[int, int]]  # (start, end) of each formula, delimiters included
-
-    @classmethod
-    def of(cls, text: str, stem: Stemmer) -> _Tokens:
-        parts = _TOKEN.split(text)  # separators and words in turn: words at the odd places
-        at = list(accumulate(map(len, parts)))[:-1]
-        tok = cls(text, _stems(parts[1::2], stem), at, None, [])
-        if "$" in text or "\\" in text:
-            tok._find_math()
-        return tok
-
-    def _find_math(self) -> None:
-        """The formulas as the page finds them (texmarkup.split_math), and each word's."""
-        pos = 0
-        for seg, is_math in split_math(self.text):
-            if is_math:
-                self.formulas.append((pos, pos + len(seg)))
-            pos += len(seg)
-        if not self.formulas:
-            return
-        firsts = [f[0] for f in self.formulas]
-        self.math = []
-        for k in range(len(self.stems)):
-            f = bisect_right(firsts, self.at[2 * k]) - 1
-            self.math.append(f if f >= 0 and self.at[2 * k] < self.formulas[f][1] else -1)
-
-    def __len__(self) -> int:
-        return len(self.stems)
-
-    def start(self, k: int) -> int:
-        """Where a run that begins with word k starts: before its formula's opening."""
-        f = self.math[k] if self.math is not None else -1
-        return self.formulas[f][0] if f >= 0 else self.at[2 * k]
-
-    def end(self, k: int) -> int:
-        """Where a run that ends with word k ends: after its formula's closing."""
-        f = self.math[k] if self.math is not None else -1
-        return self.formulas[f][1] if f >= 0 else self.at[2 * k + 1]
+def _candidates(text: str, terms: Terms) -> list[tuple[int, int]]:
+    """(start, end) of the words of `text` that could stem to a first stem of `terms`."""
+    if not text.isascii():
+        return [m.span() for m in _WORD.finditer(text)]
+    low = text.lower()
+    starts: set[int] = set()
+    for p in terms.prefixes():
+        i = low.find(p)
+        while i >= 0:
+            if i == 0 or not low[i - 1].isalnum():
+                starts.add(i)
+            i = low.find(p, i + 1)
+    out = []
+    for i in sorted(starts):
+        m = _WORD.match(text, i)
+        if m:
+            out.append(m.span())
+    return out
 
 
-def _hits(tok: _Tokens, terms: Sequence[tuple[str, ...]]) -> list[tuple[int, int, int]]:
-    """(first word, last word + 1, term number) of every match of a term, in order; none
-    inside a formula (it is not marked, and counts for no window)."""
-    stems = tok.stems
-    singles = {t[0]: n for n, t in enumerate(terms) if len(t) == 1}
-    out = [(i, i + 1, singles[s]) for i, s in enumerate(stems) if s in singles]
-    for n, t in enumerate(terms):
-        if len(t) > 1:
-            k = len(t)
-            out += [
-                (i, i + k, n)
-                for i, s in enumerate(stems)
-                if s == t[0] and tuple(stems[i : i + k]) == t
-            ]
-    if tok.math is not None:
-        math = tok.math
-        out = [h for h in out if all(m < 0 for m in math[h[0] : h[1]])]
+def _formulas(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each formula, delimiters included, as the page finds them."""
+    if "$" not in text and "\\" not in text:
+        return []
+    out, pos = [], 0
+    for seg, is_math in split_math(text):
+        if is_math:
+            out.append((pos, pos + len(seg)))
+        pos += len(seg)
+    return out
+
+
+def _in_formula(formulas: list[tuple[int, int]], i: int) -> tuple[int, int] | None:
+    """The formula that character i is in, if any."""
+    k = bisect_right(formulas, (i, 1 << 62)) - 1
+    return formulas[k] if k >= 0 and formulas[k][0] <= i < formulas[k][1] else None
+
+
+def _hits(text: str, terms: Terms, stem: Stemmer, formulas: list[tuple[int, int]]) -> list[Hit]:
+    """Every match of a term in `text`, in order; none in a formula (it is not marked, and
+    counts for no window). A phrase matches where its words follow one another."""
+    if not terms.by_first:
+        return []
+    spans = _candidates(text, terms)
+    out: list[Hit] = []
+    for (a, b), s in zip(spans, _stems([text[a:b] for a, b in spans], stem), strict=True):
+        for n in terms.by_first.get(s, ()):
+            rest = terms.terms[n][1:]
+            end = b
+            if rest:
+                follow = []
+                for m in _WORD.finditer(text, b):
+                    follow.append(m)
+                    if len(follow) == len(rest):
+                        break
+                if len(follow) < len(rest):
+                    continue
+                if tuple(_stems([m.group() for m in follow], stem)) != rest:
+                    continue
+                end = follow[-1].end()
+            if formulas and (_in_formula(formulas, a) or _in_formula(formulas, end - 1)):
+                continue
+            out.append((a, end, n))
     out.sort()
     return out
 
 
-def _window(tok: _Tokens, hits: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """The best WINDOW words (start, end) for these hits, as FTS5's snippet() picks them:
-    each hit's window with the hits it holds centred, and the window that starts at the
+def _score(hits: list[Hit], starts: list[int], a: int) -> int:
+    seen: set[int] = set()
+    score = 0
+    for _, j, n in hits[bisect_right(starts, a - 1) : bisect_right(starts, a + WINDOW)]:
+        if j <= a + WINDOW:
+            score += _AGAIN if n in seen else _DISTINCT
+            seen.add(n)
+    return score
+
+
+def _window(text: str, hits: list[Hit]) -> int:
+    """Where the best WINDOW characters start, as FTS5's snippet() picks its words: each
+    hit's window with the hits it holds centred, and the window that starts at the
     sentence the hit is in, with a bonus; the highest score, the earliest on a tie. A
     window scores _DISTINCT for each query term in it and _AGAIN for each repeat."""
-    n = len(tok)
-    if n <= WINDOW or not hits:
-        return 0, min(n, WINDOW)
-    last = n - WINDOW
-    firsts = [h[0] for h in hits]
-    word_starts = tok.at[0::2]
-    # the words that start a sentence (the first after each ". "), in order
-    sentences = [0] + [bisect_left(word_starts, m.end()) for m in _SENTENCE_END.finditer(tok.text)]
+    last = len(text) - WINDOW
+    if last <= 0 or not hits:
+        return 0
+    starts = [h[0] for h in hits]
+    sentences = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
     scores: dict[int, int] = {}
-
-    def score(start: int) -> int:
-        got = scores.get(start)
-        if got is None:
-            lo, hi = bisect_left(firsts, start), bisect_left(firsts, start + WINDOW)
-            inside = [h[2] for h in hits[lo:hi] if h[1] <= start + WINDOW]
-            distinct = len(set(inside))
-            got = scores[start] = distinct * _DISTINCT + (len(inside) - distinct) * _AGAIN
-        return got
-
-    best, best_start = -1, 0
+    best, best_at = -1, 0
     for h, (i, _, _) in enumerate(hits):
-        stop = max(x[1] for x in hits[h : bisect_left(firsts, i + WINDOW)] if x[1] <= i + WINDOW)
-        start = min(max(0, i - (WINDOW - (stop - i)) // 2), last)
-        candidates = [(score(start), start)]
-        # the sentence this hit is in, when the hit still fits in a window from its start
-        s = sentences[bisect_right(sentences, i) - 1]
-        if i - s < WINDOW:
-            s = min(s, last)
-            candidates.append((score(s) + (_FIRST if s == 0 else _SENTENCE), s))
-        for got, at in candidates:
-            if got > best or (got == best and at < best_start):
-                best, best_start = got, at
-    return best_start, best_start + WINDOW
+        stop = max(j for _, j, _ in hits[h : bisect_right(starts, i + WINDOW)] if j <= i + WINDOW)
+        centred = min(max(0, i - (WINDOW - (stop - i)) // 2), last)
+        s = sentences[bisect_right(sentences, i) - 1]  # the sentence the hit is in
+        options = [(centred, 0)]
+        if i - s < WINDOW:  # ... when the hit still fits in a window from its start
+            options.append((min(s, last), _FIRST if s == 0 else _SENTENCE))
+        for at, bonus in options:
+            if at not in scores:
+                scores[at] = _score(hits, starts, at)
+            got = scores[at] + bonus
+            if got > best or (got == best and at < best_at):
+                best, best_at = got, at
+    return best_at
 
 
-def _text(tok: _Tokens, hits: list[tuple[int, int, int]], start: int, end: int) -> str:
-    """The text of words start..end-1, the hits in them marked: from the text's start when
-    the run starts it and to its end when the run ends it, formulas at the edges whole."""
-    text, at = tok.text, tok.at
-    a = 0 if start == 0 else tok.start(start)
-    b = len(text) if end >= len(tok) else tok.end(end - 1)
-    ranges: list[list[int]] = []  # the words to mark, [first, last + 1]
-    for i, j, _ in hits:  # sorted: a match that overlaps the one before (a phrase and one
-        i, j = max(i, start), min(j, end)  # of its words) makes it longer
+def _cut(text: str, a: int, formulas: list[tuple[int, int]]) -> tuple[int, int]:
+    """The window from `a` on word edges: from the start of the word `a` is in (or the next
+    word), to the end of the last whole word within WINDOW, each formula at an edge whole,
+    and to the text's end when no word is left after it."""
+    n = len(text)
+    if a > 0:
+        if text[a].isalnum():
+            while a > 0 and text[a - 1].isalnum():
+                a -= 1
+        else:
+            m = _WORD.search(text, a)
+            a = m.start() if m else n
+    b = min(n, a + WINDOW)
+    if b < n:
+        while b > a and text[b - 1].isalnum() and text[b].isalnum():
+            b -= 1
+    if formulas:
+        f = _in_formula(formulas, a)
+        a = f[0] if f and a > 0 else a
+        f = _in_formula(formulas, b - 1) if b > a else None
+        b = f[1] if f else b
+    if not _WORD.search(text, b):
+        b = n
+    return a, b
+
+
+def _marked(text: str, a: int, b: int, hits: list[Hit]) -> str:
+    """text[a:b] with the hits in it marked; overlapping ones (a phrase and one of its
+    words) as one."""
+    ranges: list[list[int]] = []
+    for i, j, _ in hits:  # sorted
+        i, j = max(i, a), min(j, b)
         if i >= j:
             continue
         if ranges and i < ranges[-1][1]:
@@ -209,31 +254,27 @@ def _text(tok: _Tokens, hits: list[tuple[int, int, int]], start: int, end: int) 
     out: list[str] = []
     pos = a
     for i, j in ranges:
-        s, e = at[2 * i], at[2 * j - 1]
-        out += [text[pos:s], MARK_START, text[s:e], MARK_END]
-        pos = e
+        out += [text[pos:i], MARK_START, text[i:j], MARK_END]
+        pos = j
     out.append(text[pos:b])
     return "".join(out)
 
 
-def abstract_snippet(text: str, terms: Sequence[tuple[str, ...]], stem: Stemmer) -> str:
-    """The abstract's best WINDOW words with the terms marked, ellipses where cut."""
-    tok = _Tokens.of(text, stem)
-    n = len(tok)
-    if not n:
-        return text
-    hits = _hits(tok, terms) if terms else []
-    start, end = _window(tok, hits)
-    body = _text(tok, hits, start, end)
-    return (ELLIPSIS if start > 0 else "") + body + (ELLIPSIS if end < n else "")
+def abstract_snippet(text: str, terms: Terms, stem: Stemmer) -> str:
+    """The abstract's best WINDOW characters, on word edges, the terms marked, ellipses
+    where it is cut."""
+    formulas = _formulas(text)
+    hits = _hits(text, terms, stem, formulas)
+    if len(text) <= WINDOW:
+        return _marked(text, 0, len(text), hits)
+    a, b = _cut(text, _window(text, hits), formulas)
+    body = _marked(text, a, b, hits).strip()
+    return (ELLIPSIS if a > 0 else "") + body + (ELLIPSIS if b < len(text) else "")
 
 
-def title_marked(text: str, terms: Sequence[tuple[str, ...]], stem: Stemmer) -> str:
+def title_marked(text: str, terms: Terms, stem: Stemmer) -> str:
     """The whole title with the terms marked."""
-    if not terms or not text:
-        return text
-    tok = _Tokens.of(text, stem)
-    return _text(tok, _hits(tok, terms), 0, len(tok)) if len(tok) else text
+    return _marked(text, 0, len(text), _hits(text, terms, stem, _formulas(text)))
 
 
 def snippet(title: str, abstract: str, wanted: Wanted, stem: Stemmer) -> Snippet:
