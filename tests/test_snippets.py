@@ -49,6 +49,8 @@ def test_every_form_of_a_word_is_marked_as_the_index_stems_it() -> None:
     )
     # the plural, the capital, the accent and other endings match; "transit" is not one
     assert marks(s.title) == ["Transformers", "Transformer", "transforming", "NAÏVE", "naïvely"]
+    # Porter2's irregular "ying": dying stems to die
+    assert marks(snip("die", "", "Dying stars die").abstract) == ["Dying", "die"]
     assert marks(s.abstract) == ["transformer", "naive"]
     assert plain(s.abstract) == "The transformer is naive."  # short: whole, no ellipsis
 
@@ -157,7 +159,10 @@ def test_marked_escapes_balances_and_typesets() -> None:
     assert str(marked(f"{MARK_END}a{MARK_END}")) == "a"
 
 
-@pytest.mark.parametrize("query", ["models learning graphs", "attention", '"language models" data'])
+@pytest.mark.parametrize(
+    "query",
+    ["models learning graphs", "attention", '"language models" data', "a survey of the use"],
+)
 def test_ascii_candidates_find_what_stemming_every_word_finds(
     papers: list[dict[str, str]], query: str
 ) -> None:
