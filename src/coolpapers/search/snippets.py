@@ -41,6 +41,7 @@ ELLIPSIS = "…"
 _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"[.!?]\s+")
 _DISTINCT, _AGAIN, _SENTENCE, _FIRST = 1000, 1, 100, 120  # FTS5's snippet scores
+LEAD = 60  # characters a window starts before its first hit (when not at a sentence)
 
 Stemmer = Callable[[str], list[str]]
 Hit = tuple[int, int, int]  # (start, end) in the text, and the term's number
@@ -48,25 +49,27 @@ Hit = tuple[int, int, int]  # (start, end) in the text, and the term's number
 
 @dataclass(frozen=True, slots=True)
 class Terms:
-    """Terms as stems (one stem: a word, several: a phrase), indexed by their first stem."""
+    """Terms as stems (one stem: a word, several: a phrase), indexed by their first stem,
+    and the pattern of the ASCII words that could have one of those first stems."""
 
     terms: tuple[tuple[str, ...], ...] = ()
     by_first: dict[str, list[int]] = field(default_factory=dict)
+    candidates: re.Pattern[str] | None = None  # over the lowercased text
 
     @classmethod
     def of(cls, terms: Sequence[tuple[str, ...]]) -> Terms:
         by_first: dict[str, list[int]] = {}
         for n, t in enumerate(terms):
             by_first.setdefault(t[0], []).append(n)
-        return cls(tuple(terms), by_first)
-
-    def prefixes(self) -> set[str]:
-        """What every ASCII word with one of the first stems begins with (lowercased): its
-        first letters but the last three, two at least; and Porter2's one irregular ending,
-        "ying" to "ie" (dying, lying, vying: die, lie, vie)."""
-        out = {s[: max(2, len(s) - 3)] for s in self.by_first}
-        out.update(s[0] + "y" for s in self.by_first if len(s) == 3 and s.endswith("ie"))
-        return out
+        if not by_first:
+            return cls()
+        # a word that begins with the stem's first letters but the last three, two at least;
+        # and Porter2's one irregular ending, "ying" to "ie" (dying, lying, vying)
+        prefixes = {s[: max(2, len(s) - 3)] for s in by_first}
+        prefixes.update(s[0] + "y" for s in by_first if len(s) == 3 and s.endswith("ie"))
+        alternatives = "|".join(sorted(map(re.escape, prefixes), key=len, reverse=True))
+        pattern = re.compile(f"(?<![a-z0-9])(?:{alternatives})[a-z0-9]*")
+        return cls(tuple(terms), by_first, pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,22 +118,9 @@ def _stems(words: list[str], stem: Stemmer) -> list[str]:
 
 def _candidates(text: str, terms: Terms) -> list[tuple[int, int]]:
     """(start, end) of the words of `text` that could stem to a first stem of `terms`."""
-    if not text.isascii():
+    if terms.candidates is None or not text.isascii():
         return [m.span() for m in _WORD.finditer(text)]
-    low = text.lower()
-    starts: set[int] = set()
-    for p in terms.prefixes():
-        i = low.find(p)
-        while i >= 0:
-            if i == 0 or not low[i - 1].isalnum():
-                starts.add(i)
-            i = low.find(p, i + 1)
-    out = []
-    for i in sorted(starts):
-        m = _WORD.match(text, i)
-        if m:
-            out.append(m.span())
-    return out
+    return [m.span() for m in terms.candidates.finditer(text.lower())]
 
 
 def _formulas(text: str) -> list[tuple[int, int]]:
@@ -157,9 +147,12 @@ def _hits(text: str, terms: Terms, stem: Stemmer, formulas: list[tuple[int, int]
     if not terms.by_first:
         return []
     spans = _candidates(text, terms)
+    stems = _stems([text[a:b] for a, b in spans], stem)
+    by_first = terms.by_first
     out: list[Hit] = []
-    for (a, b), s in zip(spans, _stems([text[a:b] for a, b in spans], stem), strict=True):
-        for n in terms.by_first.get(s, ()):
+    for k in [k for k, s in enumerate(stems) if s in by_first]:
+        a, b = spans[k]
+        for n in by_first[stems[k]]:
             rest = terms.terms[n][1:]
             end = b
             if rest:
@@ -180,41 +173,42 @@ def _hits(text: str, terms: Terms, stem: Stemmer, formulas: list[tuple[int, int]
     return out
 
 
-def _score(hits: list[Hit], starts: list[int], a: int) -> int:
-    seen: set[int] = set()
-    score = 0
-    for _, j, n in hits[bisect_right(starts, a - 1) : bisect_right(starts, a + WINDOW)]:
-        if j <= a + WINDOW:
-            score += _AGAIN if n in seen else _DISTINCT
-            seen.add(n)
-    return score
-
-
 def _window(text: str, hits: list[Hit]) -> int:
-    """Where the best WINDOW characters start, as FTS5's snippet() picks its words: each
-    hit's window with the hits it holds centred, and the window that starts at the
-    sentence the hit is in, with a bonus; the highest score, the earliest on a tie. A
-    window scores _DISTINCT for each query term in it and _AGAIN for each repeat."""
+    """Where the best WINDOW characters start, as FTS5's snippet() picks its words: the
+    stretch with the most distinct query terms, then the most matches, wholly in it; it
+    starts a little before a hit (LEAD), or at the start of the hit's sentence with a
+    bonus (more at the text's start); the earliest of the best. One sweep over the hits."""
     last = len(text) - WINDOW
     if last <= 0 or not hits:
         return 0
-    starts = [h[0] for h in hits]
     sentences = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
-    scores: dict[int, int] = {}
-    best, best_at = -1, 0
-    for h, (i, _, _) in enumerate(hits):
-        stop = max(j for _, j, _ in hits[h : bisect_right(starts, i + WINDOW)] if j <= i + WINDOW)
-        centred = min(max(0, i - (WINDOW - (stop - i)) // 2), last)
+    options: dict[int, int] = {}  # where a window may start -> its bonus
+    for i, j, _ in hits:
+        at = min(max(0, i - LEAD), last)
+        options.setdefault(at, 0)
         s = sentences[bisect_right(sentences, i) - 1]  # the sentence the hit is in
-        options = [(centred, 0)]
-        if i - s < WINDOW:  # ... when the hit still fits in a window from its start
-            options.append((min(s, last), _FIRST if s == 0 else _SENTENCE))
-        for at, bonus in options:
-            if at not in scores:
-                scores[at] = _score(hits, starts, at)
-            got = scores[at] + bonus
-            if got > best or (got == best and at < best_at):
-                best, best_at = got, at
+        if j - s <= WINDOW:  # ... when the hit still fits in a window from its start
+            s = min(s, last)
+            options[s] = max(options.get(s, 0), _FIRST if s == 0 else _SENTENCE)
+    counts: dict[int, int] = {}
+    lo = hi = 0
+    best, best_at = -1, 0
+    for at in sorted(options):
+        while lo < len(hits) and hits[lo][0] < at:  # hits before the window leave it
+            if lo < hi:
+                n = hits[lo][2]
+                counts[n] -= 1
+                if not counts[n]:
+                    del counts[n]
+            lo += 1
+        hi = max(hi, lo)
+        while hi < len(hits) and hits[hi][1] <= at + WINDOW:  # hits within it come in
+            counts[hits[hi][2]] = counts.get(hits[hi][2], 0) + 1
+            hi += 1
+        distinct = len(counts)
+        score = distinct * _DISTINCT + (hi - lo - distinct) * _AGAIN + options[at]
+        if score > best:
+            best, best_at = score, at
     return best_at
 
 
