@@ -7,12 +7,13 @@ ts_rank), chosen by the store's dialect in `engine_for`. Both compile the same p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from coolpapers.records import Paper
 from coolpapers.search.query import Query, Term
 from coolpapers.sources import registry
 from coolpapers.store import Store
@@ -69,7 +70,11 @@ class KeywordEngine:
         """A faster bounded count (:m, :bound) for a match with no filter, or None."""
         return None
 
-    def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
+    def snippets(
+        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+    ) -> dict[str, Snippet]:
+        """The title marked and the abstract's best part, of each of `ids` (from `papers`,
+        when the caller has them, or read)."""
         raise NotImplementedError
 
     # ---- shared -----------------------------------------------------------------------------

@@ -6,11 +6,12 @@ PostgreSQL has no BM25: ts_rank with length normalisation ranks, the weights fav
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, text
 
+from coolpapers.records import Paper
 from coolpapers.search.keyword import MARK_END, MARK_START, KeywordEngine, Snippet
 from coolpapers.search.query import Query, Term
 
@@ -45,7 +46,9 @@ class PgKeywordEngine(KeywordEngine):
     def _matches_row(self, param: str) -> str:
         return self._matches(param)
 
-    def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
+    def snippets(
+        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+    ) -> dict[str, Snippet]:
         match = self._match(q.groups)
         if not match or not ids:
             return {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, text
 
+from coolpapers.records import Paper
 from coolpapers.search.keyword import MARK_END, MARK_START, KeywordEngine, Snippet
 from coolpapers.search.query import Query, Term
 
@@ -79,7 +80,9 @@ class SqliteKeywordEngine(KeywordEngine):
             "SELECT count(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH :m LIMIT :bound)"
         )
 
-    def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
+    def snippets(
+        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+    ) -> dict[str, Snippet]:
         match = self._match(q.groups)
         if not match or not ids:
             return {}

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import tantivy
 from sqlalchemy import bindparam, text
 
+from coolpapers.records import Paper
 from coolpapers.search import snippets, textindex
 from coolpapers.search.keyword import Hit, KeywordEngine, Snippet
 from coolpapers.search.query import Query, Term
@@ -219,17 +220,22 @@ class TantivyKeywordEngine(KeywordEngine):
     def filter_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
         return self.sql.filter_ids(q, ids)
 
-    def snippets(self, q: Query, ids: Sequence[str]) -> dict[str, Snippet]:
+    def snippets(
+        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+    ) -> dict[str, Snippet]:
         """Made here from the page's own text (search/snippets.py), stemmed as the index
         stems, whether or not the index is current: they need no index."""
         if not q.has_text or not ids:
             return {}
         wanted = snippets.Wanted.of(q, self._stem)
-        stmt = text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
-            bindparam("ids", expanding=True)
-        )
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(stmt, {"ids": list(ids)}).all()
+        if papers is not None and all(pid in papers for pid in ids):
+            rows = [(pid, papers[pid].title, papers[pid].abstract) for pid in ids]
+        else:
+            stmt = text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            )
+            with self.store.engine.connect() as conn:
+                rows = [tuple(r) for r in conn.execute(stmt, {"ids": list(ids)})]
         return {pid: snippets.snippet(t or "", a or "", wanted, self._stem) for pid, t, a in rows}
 
     def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:

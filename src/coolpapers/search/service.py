@@ -265,7 +265,7 @@ class Searcher:
         with _stage("papers"):
             found = self.store.papers([pid for pid, _, _ in ranked])
         with _stage("snippets"):
-            snips = self.keyword.snippets(q, list(found)) if snippets else {}
+            snips = self.keyword.snippets(q, list(found), found) if snippets else {}
         res.items = [
             Result(found[pid], score, snips.get(pid), src)
             for pid, score, src in ranked
