@@ -133,6 +133,13 @@ def _sqlite_1m() -> None:
     store.engine.dispose()
 
 
+def _noisy(base: bytes, rng: np.random.Generator) -> bytes:
+    """A real paper's float16 embedding with a little noise, normalised: a repeat's vector."""
+    v = np.frombuffer(base, dtype=np.float16).astype(np.float32)
+    v = v + rng.normal(0, 0.01, v.shape).astype(np.float32)
+    return (v / np.linalg.norm(v)).astype(np.float16).tobytes()
+
+
 def _repeat_vectors(con: sqlite3.Connection) -> None:
     """The real record's embedding, with noise, for each repeated paper (<id>r<k>)."""
     t = time.perf_counter()
@@ -152,10 +159,7 @@ def _repeat_vectors(con: sqlite3.Connection) -> None:
         base = real.get(pid.split("r")[0])
         if base is None:
             continue
-        v = np.frombuffer(base, dtype=np.float16).astype(np.float32)
-        v = v + rng.normal(0, 0.01, v.shape).astype(np.float32)
-        v /= np.linalg.norm(v)
-        batch.append((docid, seq, "noise", v.astype(np.float16).tobytes()))
+        batch.append((docid, seq, "noise", _noisy(base, rng)))
         if len(batch) >= 50_000:
             con.executemany("INSERT INTO search_vectors VALUES (?,?,?,?)", batch)
             con.commit()
@@ -268,10 +272,7 @@ def _pg_repeat_vectors(pg: object) -> None:
                 base = real.get(pid.split("r")[0])
                 if base is None:
                     continue
-                v = np.frombuffer(base, dtype=np.float16).astype(np.float32)
-                v = v + rng.normal(0, 0.01, v.shape).astype(np.float32)
-                v /= np.linalg.norm(v)
-                cp.write_row((docid, seq, "noise", v.astype(np.float16).tobytes()))
+                cp.write_row((docid, seq, "noise", _noisy(base, rng)))
     with eng.begin() as c:
         c.exec_driver_sql("ANALYZE search_vectors")
     print(f"vectors for {len(missing)} repeated papers in {time.perf_counter() - t:.0f} s")
