@@ -6,6 +6,9 @@ backends, over the shipped real sample."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -136,3 +139,16 @@ def test_match_checks_of_a_few_ids_agree_with_the_ranking(indexed: Searcher, que
     bounded, exact, hits = kw.window(q, "relevance", 0, 10, bound=5)
     assert [h.paper_id for h in hits] == [h.paper_id for h in ranked[:10]]
     assert (bounded, exact) == ((5, False) if total > 5 else (total, True))
+
+
+@pytest.mark.parametrize(("given", "read"), [(None, "4"), ("12", "12")])
+def test_openblas_threads_sleep_right_after_a_product(given: str | None, read: str) -> None:
+    # set by the package before numpy loads OpenBLAS (coolpapers/__init__.py); a value in the
+    # environment wins. A fresh interpreter: this one loaded OpenBLAS long ago.
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if given is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = given
+    code = "import coolpapers, numpy, os; print(os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == read

@@ -283,6 +283,30 @@ def test_hnsw_above_the_exact_limit_agrees_with_the_exact_scan(indexed: Searcher
 # ---- kept cards (web/cards.py) ------------------------------------------------------------
 
 
+def test_vector_search_above_a_floor_and_the_ids_held_with_the_vectors(
+    indexed: Searcher,
+) -> None:
+    vi = VectorIndex(indexed.store)
+    vi.refresh(force=True)
+    with indexed.store.engine.connect() as conn:
+        named = dict(conn.exec_driver_sql("SELECT docid, paper_id FROM search_docs").all())
+    for i in range(0, len(vi), len(vi) // 10):
+        q = vi.matrix[i]
+        full = vi.search(q, 200)
+        cos = [c for _, c in full]
+        assert cos == sorted(cos, reverse=True)
+        for floor in (0.5, 0.8, 2.0):
+            # the first of the full ranking that reach the floor, in its order
+            want = [(d, c) for d, c in full if c >= floor][:50]
+            got = vi.search(q, 50, floor=floor)
+            assert [round(c, 5) for _, c in got] == [round(c, 5) for _, c in want]
+            assert {d for d, _ in got} <= {d for d, c in full if c >= floor}
+        # the ids are the store's, without a query
+        docids = [d for d, _ in full]
+        assert vi.paper_ids(docids) == {d: named[d] for d in docids}
+    assert vi.paper_ids([-1]) == {}  # not held: left out, as the query left it out
+
+
 def test_kept_cards_make_the_same_pages_as_cards_rendered_afresh(indexed: Searcher) -> None:
     # pages that share papers, each with its own per-page parts: the "similar" label, the
     # snippet, how a card matched, its number; one site keeps nothing (the reference)

@@ -385,7 +385,7 @@ class Searcher:
         with _stage("embed query"):
             vec = self.embedder.embed([q.plain()])[0]
         with _stage("vectors"):
-            hits = [(d, c) for d, c in self.vectors.search(vec, FUSE_WINDOW) if c >= self.floor]
+            hits = self.vectors.search(vec, FUSE_WINDOW, floor=self.floor)
             names = self.vectors.paper_ids([d for d, _ in hits])
         sem = [(names[d], c) for d, c in hits if d in names]
         with _stage("filters"):
