@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from coolpapers.cli.main import app
 from coolpapers.config import get_settings
 from coolpapers.store import Store
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 
 
 def test_import_command_and_rerun(db_url: str) -> None:
@@ -72,6 +72,23 @@ def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_serve_app_freezes_what_it_built(db_url: str) -> None:
+    # serve's workers keep their start-up objects out of every later full collection (web/
+    # app.serve_app); in a process of its own: a frozen test process would keep its garbage
+    Store.open(db_url)
+    code = (
+        "import gc; from coolpapers.web.app import serve_app; "
+        "before = gc.get_freeze_count(); app = serve_app(); "
+        "print(before, gc.get_freeze_count(), type(app).__name__)"
+    )
+    env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    before, after, kind = out.stdout.split()
+    assert before == "0" and int(after) > 10_000 and kind == "FastAPI"
+    assert "coolpapers.web.app:serve_app" in (ROOT / "src/coolpapers/cli/main.py").read_text()
 
 
 def test_harvest_command_stores_the_announcement_and_the_page_shows_it(

@@ -276,7 +276,7 @@ def serve(
     console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
     try:
         uvicorn.run(
-            "coolpapers.web.app:create_app",
+            "coolpapers.web.app:serve_app",
             factory=True,
             host=host,
             port=port,
