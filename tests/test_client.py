@@ -65,6 +65,31 @@ def test_requests_are_paced_over_one_connection(server: Replay, store: Store) ->
     assert {h.user_agent for h in hits} == {settings.user_agent}
 
 
+def test_a_reservation_that_comes_back_late_does_not_shorten_the_next_gap(
+    server: Replay, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What failed once in CI: the first reservation's commit took ~0.1 s, the request went
+    # out that late, and the second, on the slot one interval after the first, followed it
+    # 3.5 ms later. Here the first reservation is held up after its commit for 0.08 s.
+    server.add("/x", xml(OK))
+    real = store.reserve_slot
+    slow = iter([True])
+
+    def reserve(key: str, interval: float) -> float:
+        slot = real(key, interval)
+        if next(slow, False):
+            time.sleep(0.08)
+        return slot
+
+    monkeypatch.setattr(store, "reserve_slot", reserve)
+    with ArxivClient(store, settings_for(server, arxiv_min_interval=PACE)) as client:
+        for _ in range(3):
+            client.get_xml(f"{server.url}/x")
+    hits = server.hits_for("/x")
+    assert len(hits) == 3
+    assert min(gaps([h.at for h in hits])) >= MIN_GAP
+
+
 def test_threads_share_the_pace_and_the_one_connection(server: Replay, sqlite_store: Store) -> None:
     server.add("/x", xml(OK))
     with ArxivClient(sqlite_store, settings_for(server, arxiv_min_interval=PACE)) as client:

@@ -325,8 +325,8 @@ class Store:
 
         Every process that talks to arXiv calls this before a request and sleeps until the
         returned time, so all of them together keep one request per `interval`. The row is
-        locked for the read-modify-write (FOR UPDATE on PostgreSQL; SQLite's write lock)."""
-        now = time.time()
+        locked for the read-modify-write (FOR UPDATE on PostgreSQL; SQLite's write lock).
+        "Now" is read once the lock is held: time spent waiting for it is not a slot."""
         with self.engine.begin() as conn:
             if self.dialect == "sqlite":
                 conn.exec_driver_sql("UPDATE state SET value = value WHERE key = ?", (key,))
@@ -335,7 +335,7 @@ class Store:
                 self._set_state_if_missing(conn, key)
                 q = q.with_for_update()
             raw = conn.execute(q).scalar()
-            slot = max(now, float(raw or 0))
+            slot = max(time.time(), float(raw or 0))
             self._set_state(conn, key, repr(slot + interval))
         return slot
 
