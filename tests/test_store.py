@@ -559,3 +559,39 @@ def test_open_without_create_does_not_migrate(tmp_path: Path) -> None:
     s = Store.open(f"sqlite:///{tmp_path / 'bare.db'}", create=False)
     assert inspect(s.engine).get_table_names() == []
     s.engine.dispose()
+
+
+def test_postgresql_pings_a_pooled_connection_only_after_it_sat_idle(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection given back a moment ago is used without a ping (a round trip a search
+    paid ~10 times); one that sat idle is pinged, and a dead one is replaced, not used."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    from coolpapers.store import engine as engine_module
+
+    pings: list[object] = []
+    real_ping = store.engine.dialect.do_ping
+
+    def counted(dbapi_conn: object) -> bool:
+        pings.append(dbapi_conn)
+        return real_ping(dbapi_conn)
+
+    monkeypatch.setattr(store.engine.dialect, "do_ping", counted)
+    for _ in range(3):
+        with store.engine.connect() as c:
+            pid = c.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    assert pings == []
+
+    # killed while idle in the pool (a server restart, an idle timeout), from outside it
+    import psycopg
+
+    url = store.engine.url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as k:
+        k.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    monkeypatch.setattr(engine_module, "PING_IDLE", 0.0)
+    pings.clear()
+    for _ in range(2):
+        with store.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT 1").scalar() == 1
+    assert pings  # the idle connections were pinged, the dead one replaced
