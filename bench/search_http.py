@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sqlite3
@@ -364,6 +365,35 @@ def workers_rss(pid: int) -> str:
     return ", ".join(out)
 
 
+def settle(pid: int, limit: float, every: float = 10.0) -> float:
+    """Wait until the serve process's workers are idle (their HNSW indexes built: each worker
+    builds its own, on one core, ~10 min at 1M here), at most `limit` s; the seconds waited.
+    Idle: under 5 % of a core each over the last `every` s. Measured before they are, a
+    search shares the cores with the builds (stop 26's PostgreSQL 1M: a common word's p50 70
+    ms after a fixed 720 s; 39 ms once both builds had ended, after ~580 s)."""
+
+    def cpu() -> dict[str, float]:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+        out = {}
+        for k in kids.stdout.split() or [str(pid)]:
+            try:
+                f = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[k] = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
+    t = time.perf_counter()
+    before = cpu()
+    while time.perf_counter() - t < limit:
+        time.sleep(every)
+        now = cpu()
+        if all(now[k] - before.get(k, 0.0) < 0.05 * every for k in now):
+            break
+        before = now
+    return time.perf_counter() - t
+
+
 def one_at_a_time(base: str, urls: Sequence[str]) -> tuple[list[float], int]:
     """Seconds per request (each URL once, in turn) and the count of non-2xx/3xx answers."""
     times, bad = [], 0
@@ -478,8 +508,8 @@ def run(a: argparse.Namespace) -> None:
             with ThreadPoolExecutor(len(warm)) as pool:
                 list(pool.map(lambda u, b=base: one_at_a_time(b, [u]), warm))
             if a.size == "1m" and name == "coolpapers":
-                time.sleep(a.settle)  # the HNSW index builds in the background
-                print(f"{name} workers' memory after {a.settle:.0f} s: {workers_rss(proc.pid)}")
+                waited = settle(proc.pid, a.settle)  # the HNSW index builds in the background
+                print(f"{name} workers settled after {waited:.0f} s: {workers_rss(proc.pid)}")
             for kind in KINDS:
                 urls = qs[kind]
                 first, bad1 = one_at_a_time(base, urls)
@@ -626,7 +656,9 @@ def main() -> None:
         "--keyword", choices=["tantivy", "sql"], default="tantivy", help="our keyword engine"
     )
     ap.add_argument("--per-kind", action="store_true", help="a load run per kind too")
-    ap.add_argument("--settle", type=float, default=0, help="s to wait for the HNSW at 1m")
+    ap.add_argument(
+        "--settle", type=float, default=0, help="at most s to wait for the HNSW at 1m (till idle)"
+    )
     a = ap.parse_args()
     if a.what == "prepare":
         prepare(a.engine, a.size)

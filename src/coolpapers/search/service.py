@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import bindparam, text
@@ -167,9 +168,13 @@ class Searcher:
         embedder: Embedder | None = None,
         floor: float = SIMILARITY_FLOOR,
         keyword: KeywordEngine | None = None,
+        vectors_saved: Path | None = None,
     ) -> None:
+        """`vectors_saved`: where the vectors' HNSW is kept between starts and for the
+        site's other workers (search/vectors.py); None: built in this process only."""
         self.store = store
         self.keyword = keyword or engine_for(store)
+        self.vectors_saved = vectors_saved
         self.semantic = semantic
         self.floor = floor
         self._embedder = embedder
@@ -193,7 +198,7 @@ class Searcher:
     def vectors(self) -> VectorIndex:
         with self._lock:
             if self._vectors is None:
-                self._vectors = VectorIndex(self.store)
+                self._vectors = VectorIndex(self.store, saved=self.vectors_saved)
                 self._vectors.refresh(force=True)
             return self._vectors
 

@@ -37,6 +37,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from coolpapers.records import Paper
+from coolpapers.search import textindex
 from coolpapers.search.keyword import Snippet, engine_for
 from coolpapers.search.query import shown
 from coolpapers.search.service import Result, Results, Searcher
@@ -229,6 +230,8 @@ def build(site: Site) -> Parts:
         site.store,
         semantic=site.settings.search_semantic,
         keyword=engine_for(site.store, site.settings),
+        # beside the text index: one HNSW build for all workers and restarts
+        vectors_saved=textindex.directory(site.store, site.settings),
     )
     site.search = searcher
     per_page = site.settings.search_per_page
