@@ -74,6 +74,28 @@ def test_the_index_finds_the_papers_the_sql_engine_finds(tv: TantivyKeywordEngin
     assert _all(tv, "AND OR NOT TO")[0] == _all(tv.sql, "AND OR NOT TO")[0]
 
 
+def test_an_arxiv_only_index_ranks_a_branch_without_a_clause_for_it(
+    tv: TantivyKeywordEngine,
+) -> None:
+    """/arxiv/search on an index of arXiv papers alone is the query alone: "src is arXiv's"
+    was an intersection with every paper (half of a common word's ranking at 1M). The
+    results are the SQL engine's either way (tests/test_search_venue.py: with venues)."""
+    for q in ("model", "large language models", "graph cat:cs.LG", "abs:benchmark -agent"):
+        for branch in ("arxiv", "venue"):
+            parsed = parse(q)
+            parsed.branch = branch
+            total, _, hits = tv.window(parsed, "relevance", 0, 100_000)
+            sql_total, _, sql_hits = tv.sql.window(parsed, "relevance", 0, 100_000)
+            assert total == sql_total, (q, branch)
+            assert {h.paper_id for h in hits} == {h.paper_id for h in sql_hits}, (q, branch)
+            assert (total > 0) == (branch == "arxiv"), (q, branch)
+    parsed = parse("model")
+    parsed.branch = "arxiv"
+    ready = tv._ready(parsed)
+    assert ready is not None
+    assert repr(ready[2]).startswith("Query(TermQuery("), repr(ready[2])  # WAND's fast path
+
+
 def test_matches_among_a_few_ids_agree(tv: TantivyKeywordEngine) -> None:
     _, some = _all(tv, "learning")
     _, other = _all(tv, "quantum")
