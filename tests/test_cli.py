@@ -91,6 +91,21 @@ def test_serve_app_freezes_what_it_built(db_url: str) -> None:
     assert "coolpapers.web.app:serve_app" in (ROOT / "src/coolpapers/cli/main.py").read_text()
 
 
+def test_serve_app_loads_the_vectors_before_the_first_search(db_url: str) -> None:
+    # the first reader of a worker no longer waits for its vectors (1 s at 70k, 15 s at 1M)
+    Store.open(db_url)
+    code = (
+        "import time; from coolpapers.web.app import serve_app; app = serve_app(); "
+        "s = app.state.site.search; t = time.monotonic() + 20\n"
+        "while s._vectors is None and time.monotonic() < t: time.sleep(0.01)\n"
+        "print(s._vectors is not None)"
+    )
+    env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"]
+
+
 def test_harvest_command_stores_the_announcement_and_the_page_shows_it(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
