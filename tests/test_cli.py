@@ -74,36 +74,39 @@ def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
         proc.wait(timeout=15)
 
 
-def test_serve_app_freezes_what_it_built(db_url: str) -> None:
-    # serve's workers keep their start-up objects out of every later full collection (web/
-    # app.serve_app); in a process of its own: a frozen test process would keep its garbage
+def serve_app_says(db_url: str, code: str) -> list[str]:
+    """What `code` prints after building serve's app, in a process of its own (a frozen test
+    process would keep its garbage), on the database at `db_url`."""
     Store.open(db_url)
-    code = (
-        "import gc; from coolpapers.web.app import serve_app; "
-        "before = gc.get_freeze_count(); app = serve_app(); "
-        "print(before, gc.get_freeze_count(), type(app).__name__)"
-    )
+    code = "from coolpapers.web.app import serve_app\n" + code
     env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    before, after, kind = out.stdout.split()
+    return out.stdout.split()
+
+
+def test_serve_app_freezes_what_it_built(db_url: str) -> None:
+    # serve's workers keep their start-up objects out of every later full collection (web/
+    # app.serve_app)
+    before, after, kind = serve_app_says(
+        db_url,
+        "import gc; before = gc.get_freeze_count(); app = serve_app(); "
+        "print(before, gc.get_freeze_count(), type(app).__name__)",
+    )
     assert before == "0" and int(after) > 10_000 and kind == "FastAPI"
     assert "coolpapers.web.app:serve_app" in (ROOT / "src/coolpapers/cli/main.py").read_text()
 
 
 def test_serve_app_loads_the_vectors_before_the_first_search(db_url: str) -> None:
     # the first reader of a worker no longer waits for its vectors (1 s at 70k, 15 s at 1M)
-    Store.open(db_url)
-    code = (
-        "import time; from coolpapers.web.app import serve_app; app = serve_app(); "
-        "s = app.state.site.search; t = time.monotonic() + 20\n"
+    said = serve_app_says(
+        db_url,
+        "import time; app = serve_app(); s = app.state.site.search\n"
+        "t = time.monotonic() + 20\n"
         "while s._vectors is None and time.monotonic() < t: time.sleep(0.01)\n"
-        "print(s._vectors is not None)"
+        "print(s._vectors is not None)",
     )
-    env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True"]
+    assert said == ["True"]
 
 
 def test_harvest_command_stores_the_announcement_and_the_page_shows_it(
