@@ -147,3 +147,17 @@ def test_an_unwritable_folder_still_gives_an_index(store: Store, tmp_path: Path)
     v = ready(store, blocked / "index")
     assert v.hnsw_from == "built" and v.saved is None
     assert np.isfinite(v.search(v.matrix[0], 3)[0][1])
+
+
+def test_a_failure_with_the_saved_index_still_gives_an_index(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "index"
+    ready(store, saved)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the database went away while catching up")
+
+    monkeypatch.setattr(VectorIndex, "_load", broken)
+    v = ready(store, saved)  # the background thread did not die with it
+    assert v.hnsw_from == "built" and own_rank(v, int(v.keys[3])) == 0

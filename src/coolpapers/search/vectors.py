@@ -143,7 +143,11 @@ class VectorIndex:
         with self._lock:
             keys, matrix, seq = self.keys.copy(), self.matrix.copy(), self.seq
         with self._saving():  # another worker building: wait, then load what it saved
-            index = self._load(keys, matrix, seq)
+            try:
+                index = self._load(keys, matrix, seq)
+            except Exception:  # whatever went wrong with a saved index, this one is built
+                log.exception("search: the saved HNSW in %s could not be used", self.saved)
+                index = None
             how = "loaded"
             if index is None:
                 index, how = new_hnsw(self.dim), "built"
@@ -193,7 +197,7 @@ class VectorIndex:
             return None
         try:
             index = Index.restore(str(path))
-        except (OSError, ValueError, RuntimeError) as e:
+        except Exception as e:  # usearch's errors are ValueError and RuntimeError so far
             log.warning("search: the saved HNSW %s is unreadable (%s): built anew", path, e)
             return None
         if index is None or index.ndim != self.dim:
