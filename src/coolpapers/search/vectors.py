@@ -217,8 +217,8 @@ class VectorIndex:
         if not self._same_vectors(index, keys[held], matrix[held], set(again_keys.tolist())):
             log.warning("search: the saved HNSW in %s holds other vectors: built anew", self.saved)
             return None
-        row = {int(k): i for i, k in enumerate(keys)}
-        rows = [row[k] for k in catch_up.tolist() if k in row]
+        # the rows of this worker's copy (a docid keeps its row; rows added since are not in it)
+        rows = [r for k in catch_up.tolist() if (r := self.row.get(k, len(keys))) < len(keys)]
         if len(catch_up):
             replaced = catch_up[index.contains(catch_up.astype(np.uint64))]
             if len(replaced):
@@ -239,12 +239,10 @@ class VectorIndex:
         picks = np.array([i for i in picks if int(keys[i]) not in skip], dtype=np.int64)
         if not len(picks):
             return True
-        got = index.get(keys[picks].astype(np.uint64), dtype=np.float32)
-        if isinstance(got, tuple):
-            if any(v is None for v in got):
-                return False
-            got = np.stack([np.asarray(v, dtype=np.float32) for v in got])
-        want = matrix[picks]
+        found = list(index.get(keys[picks].astype(np.uint64), dtype=np.float32))
+        if any(v is None for v in found):
+            return False
+        got, want = np.stack(found).astype(np.float32), matrix[picks]
         cos = (got * want).sum(axis=1) / (
             np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1) + 1e-12
         )
