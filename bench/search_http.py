@@ -510,8 +510,9 @@ def run(a: argparse.Namespace) -> None:
             warm = [f"/arxiv/search?query=warm+{i}" for i in range(4 * a.workers)]
             with ThreadPoolExecutor(len(warm)) as pool:
                 list(pool.map(lambda u, b=base: one_at_a_time(b, [u]), warm))
-            if a.size == "1m" and name == "coolpapers":
-                waited = settle(proc.pid, a.settle)  # the HNSW index builds in the background
+            if name == "coolpapers" and a.settle > 0:
+                # the HNSW builds or loads in the background (above 20k papers: both sizes)
+                waited = settle(proc.pid, a.settle)
                 print(f"{name} workers settled after {waited:.0f} s: {workers_rss(proc.pid)}")
             for kind in KINDS:
                 urls = qs[kind]
@@ -660,7 +661,10 @@ def main() -> None:
     )
     ap.add_argument("--per-kind", action="store_true", help="a load run per kind too")
     ap.add_argument(
-        "--settle", type=float, default=0, help="at most s to wait for the HNSW at 1m (till idle)"
+        "--settle",
+        type=float,
+        default=120,
+        help="at most s to wait for the workers' HNSW (till idle; 1m: 1500)",
     )
     a = ap.parse_args()
     if a.what == "prepare":
