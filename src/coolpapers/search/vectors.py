@@ -42,8 +42,8 @@ log = logging.getLogger("coolpapers.search")
 REFRESH_EVERY = 5.0  # seconds between checks for new vectors
 # Papers answered by an exact scan; an HNSW index above. The scan reads the whole float32
 # matrix for every search: at 70k papers 4-5 ms of a core (memory-bound), a quarter of a new
-# search page's CPU under 32 clients, where the HNSW takes ~0.3 ms with the same known-item
-# figures (bench/search.py --known-item). At 20k the scan costs ~1 ms.
+# search page's CPU under 32 clients, where the HNSW's 100 nearest take ~1 ms with the same
+# known-item figures (bench/search.py --known-item). At 20k the scan costs ~1 ms.
 EXACT_LIMIT = 20_000
 
 
@@ -66,7 +66,7 @@ CHECKED = 64  # vectors of a loaded index compared with the database's
 # Vectors added to a built index (a catch-up, new papers while serving) go in on one thread.
 # usearch's concurrent insertion into an existing graph left one or two of 478 added vectors
 # unreachable, even by their own vector, in about half the trials (843 real papers); on one
-# thread, none in 30. A whole build keeps every core: at 70k its own-vector recall is the same
+# thread, none in 40. A whole build keeps every core: at 70k its own-vector recall is the same
 # either way (99.7-99.8 % top-1), in 16-20 s instead of 34-38.
 ADD_THREADS = 1
 
