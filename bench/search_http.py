@@ -26,7 +26,8 @@ Measures
   load           wrk, --clients connections for --duration s per kind, over that kind's URLs in
                  turn (`pool`: each repeated, as readers repeat queries) and over URLs never
                  asked before (`cold`: distinct titles and words; no cache can help):
-                 requests/s, p50 / p99, errors (non-2xx/3xx and socket errors)
+                 requests/s, p50 / p99, the workers' CPU ms per request (from /proc: steadier
+                 than requests/s on a shared machine), errors (non-2xx/3xx and socket errors)
   tantivy        the same URLs against bench/tantivy_http.py (same uvicorn, 1 worker)
   profile        (`profile`) the stages of Searcher.search in process, per kind
   --keyword      our keyword engine: tantivy (the default; its text index is brought up to
@@ -365,6 +366,19 @@ def workers_rss(pid: int) -> str:
     return ", ".join(out)
 
 
+def workers_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each of the serve process's workers so far."""
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    out = {}
+    for k in kids.stdout.split() or [str(pid)]:
+        try:
+            f = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[k] = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def settle(pid: int, limit: float, every: float = 10.0) -> float:
     """Wait until the serve process's workers are idle (their HNSW indexes built: each worker
     builds its own, on one core, ~10 min at 1M here), at most `limit` s; the seconds waited.
@@ -372,22 +386,11 @@ def settle(pid: int, limit: float, every: float = 10.0) -> float:
     search shares the cores with the builds (stop 26's PostgreSQL 1M: a common word's p50 70
     ms after a fixed 720 s; 39 ms once both builds had ended, after ~580 s)."""
 
-    def cpu() -> dict[str, float]:
-        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-        out = {}
-        for k in kids.stdout.split() or [str(pid)]:
-            try:
-                f = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[k] = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-        return out
-
     t = time.perf_counter()
-    before = cpu()
+    before = workers_cpu(pid)
     while time.perf_counter() - t < limit:
         time.sleep(every)
-        now = cpu()
+        now = workers_cpu(pid)
         if all(now[k] - before.get(k, 0.0) < 0.05 * every for k in now):
             break
         before = now
@@ -537,7 +540,11 @@ def run(a: argparse.Namespace) -> None:
             loads = [(k, qs[k]) for k in KINDS] if a.per_kind else []
             loads += [("mix (pool)", mix), ("cold (new URLs)", qs["cold"])]
             for label, urls in loads:
+                # the workers' CPU per answer: steadier than requests/s on a shared machine
+                # (stop 29: the same code and URLs gave 48 to 82 new pages/s from run to run)
+                cpu0 = sum(workers_cpu(proc.pid).values())
                 r = wrk(base, urls, a.clients, a.duration)
+                cpu_ms = (sum(workers_cpu(proc.pid).values()) - cpu0) / max(1, r["n"]) * 1e3
                 rows_load.append(
                     [
                         name,
@@ -546,6 +553,7 @@ def run(a: argparse.Namespace) -> None:
                         f"{r['rps']:.0f}",
                         f"{r['p50']:.1f}",
                         f"{r['p99']:.1f}",
+                        f"{cpu_ms:.1f}",
                         r["errors"],
                         r["n"],
                     ]
@@ -569,7 +577,17 @@ def run(a: argparse.Namespace) -> None:
         if rows_load:
             print(
                 table(
-                    ["server", "load", "URLs", "req/s", "p50 ms", "p99 ms", "errors", "requests"],
+                    [
+                        "server",
+                        "load",
+                        "URLs",
+                        "req/s",
+                        "p50 ms",
+                        "p99 ms",
+                        "worker CPU ms/req",
+                        "errors",
+                        "requests",
+                    ],
                     rows_load,
                     f"wrk -c{a.clients} {a.duration:.0f} s ({a.engine} {a.size}, "
                     f"{a.workers} worker(s))",

@@ -179,3 +179,28 @@ def test_ascii_candidates_find_what_stemming_every_word_finds(
         assert fast == every, p["id"]
         found += len(fast)
     assert found > 50
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "no marks <i>at</i> & 'all' \"here\"",
+        f"{MARK_START}a<b>{MARK_END} & {MARK_START}{MARK_END}{MARK_START}c'd\"{MARK_END}",
+        f"x {MARK_START}word{MARK_END}{MARK_START}next{MARK_END} y",
+    ],
+)
+def test_a_snippet_without_formulas_is_marked_as_one_with_them(text: str) -> None:
+    """`marked` takes a short way through a text with no formula (escaped whole, markers
+    replaced): the same markup as its general way, which a formula after it takes."""
+    formula = ' <span class="math notranslate" translate="no">$x$</span>'
+    assert str(marked(text)) + formula == str(marked(text + " $x$"))
+
+
+def test_a_page_s_snippets_may_leave_titles_unmarked() -> None:
+    """A search page shows the abstract's snippet only: its titles are not marked (the
+    API's title_html is)."""
+    wanted = snippets.Wanted.of(parse("transformer"), STEM)
+    s = snippets.snippet("Transformers here", "A transformer.", wanted, STEM, titles=False)
+    assert s.title == "Transformers here" and marks(s.abstract) == ["transformer"]
+    assert marks(snippets.snippet("Transformers here", "", wanted, STEM).title) == ["Transformers"]

@@ -78,7 +78,7 @@ def test_pages_take_every_link_from_the_paper_s_source(with_conf: None) -> None:
     p = Paper(id="2024.p-1@Conf", title="T", abstract="A", authors=["A B"], categories=["cs.CL"])
     p.source = "conf"
     # the card as rendered before it is kept (web/cards.py keeps it on a site)
-    card = str(env.get_template("_card.html").module.card_body(p, 1))  # type: ignore[attr-defined]
+    card = str(env.globals["card_body"](p, 1))
     assert 'data-page="https://proceedings.example.org/2024.p-1/"' in card
     assert (
         'class="title-pdf notranslate" href="https://proceedings.example.org/2024.p-1.pdf"' in card

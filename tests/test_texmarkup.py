@@ -181,3 +181,10 @@ def test_unwrap_real_kaggle_abstract() -> None:
 )
 def test_oneline(text: str, expected: str) -> None:
     assert oneline(text) == expected
+
+
+def test_a_text_without_delimiters_is_one_plain_segment() -> None:
+    """(the short way of split_math: no "$" and no backslash, no formula)"""
+    assert split_math("") == []
+    assert split_math("plain <text> & 100% of it") == [("plain <text> & 100% of it", False)]
+    assert split_math("costs $5") == [("costs $5", False)]  # an opener without a closer

@@ -402,8 +402,11 @@ def test_latest_feed_of_an_instance_with_no_venue_is_dated_now(store: Store) -> 
 def test_the_footer_credits_a_venue_source_once_it_has_an_edition(
     store: Store, acl: list[Batch]
 ) -> None:
-    """The footer's sources are kept between pages, and read again when the data changes."""
-    settings = Settings(database_url="sqlite://", fetch_on_demand=False, page_cache_bytes=0)
+    """The footer's sources are kept between pages, and read again when the data changes (as
+    the page cache sees it: at most its ttl later, 0 here)."""
+    settings = Settings(
+        database_url="sqlite://", fetch_on_demand=False, page_cache_bytes=0, page_cache_ttl=0
+    )
     client = TestClient(create_app(settings, store))
     import_files(store, [SAMPLE / f"{DAY}.jsonl.gz"])
 

@@ -77,6 +77,10 @@ def split_math(text: str) -> list[tuple[str, bool]]:
     closes at the first closer of its kind after at least one character; an opener with no
     closer is plain text. Linear time: the first closer of each kind is remembered, so no
     stretch of text is searched twice for the same closer."""
+    if "$" not in text and "\\" not in text:
+        # no opener can be there (87 % of real abstracts): two scans in C, not the regex's
+        # (12 us of a card's ~100 on an abstract, which every card and snippet passes)
+        return [(text, False)] if text else []
     out: list[tuple[str, bool]] = []
     found: dict[str, int] = {}  # opener -> the closer found last (-1: none up to the end)
 

@@ -71,10 +71,15 @@ class KeywordEngine:
         return None
 
     def snippets(
-        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+        self,
+        q: Query,
+        ids: Sequence[str],
+        papers: Mapping[str, Paper] | None = None,
+        titles: bool = True,
     ) -> dict[str, Snippet]:
         """The title marked and the abstract's best part, of each of `ids` (from `papers`,
-        when the caller has them, or read)."""
+        when the caller has them, or read). `titles` False: the title may come unmarked (a
+        caller that shows only the abstract's part; an engine may mark it anyway)."""
         raise NotImplementedError
 
     # ---- shared -----------------------------------------------------------------------------

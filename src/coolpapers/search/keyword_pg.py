@@ -47,7 +47,11 @@ class PgKeywordEngine(KeywordEngine):
         return self._matches(param)
 
     def snippets(
-        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+        self,
+        q: Query,
+        ids: Sequence[str],
+        papers: Mapping[str, Paper] | None = None,
+        titles: bool = True,  # the SQL marks both in one statement: titles always marked
     ) -> dict[str, Snippet]:
         match = self._match(q.groups)
         if not match or not ids:

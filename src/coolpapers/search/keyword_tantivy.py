@@ -233,7 +233,11 @@ class TantivyKeywordEngine(KeywordEngine):
         return self.sql.filter_ids(q, ids)
 
     def snippets(
-        self, q: Query, ids: Sequence[str], papers: Mapping[str, Paper] | None = None
+        self,
+        q: Query,
+        ids: Sequence[str],
+        papers: Mapping[str, Paper] | None = None,
+        titles: bool = True,
     ) -> dict[str, Snippet]:
         """Made here from the page's own text (search/snippets.py), stemmed as the index
         stems, whether or not the index is current: they need no index."""
@@ -248,7 +252,10 @@ class TantivyKeywordEngine(KeywordEngine):
             )
             with self.store.engine.connect() as conn:
                 rows = [tuple(r) for r in conn.execute(stmt, {"ids": list(ids)})]
-        return {pid: snippets.snippet(t or "", a or "", wanted, self._stem) for pid, t, a in rows}
+        return {
+            pid: snippets.snippet(t or "", a or "", wanted, self._stem, titles)
+            for pid, t, a in rows
+        }
 
     def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:
         return self.sql.score_ids(terms, ids)

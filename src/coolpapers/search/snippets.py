@@ -276,8 +276,11 @@ def title_marked(text: str, terms: Terms, stem: Stemmer) -> str:
     return _marked(text, 0, len(text), _hits(text, terms, stem, _formulas(text)))
 
 
-def snippet(title: str, abstract: str, wanted: Wanted, stem: Stemmer) -> Snippet:
+def snippet(
+    title: str, abstract: str, wanted: Wanted, stem: Stemmer, titles: bool = True
+) -> Snippet:
+    """`titles` False: the title as it is, unmarked (see Searcher.search)."""
     return Snippet(
-        title_marked(title, wanted.title, stem),
+        title_marked(title, wanted.title, stem) if titles else title,
         abstract_snippet(abstract, wanted.abstract, stem),
     )

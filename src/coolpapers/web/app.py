@@ -48,6 +48,7 @@ from coolpapers.store.listings import Listings
 from coolpapers.store.venues import VenueListings
 from coolpapers.web import diagnose, edge, feature, render, spec, venue, venue_views, views
 from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_headers
+from coolpapers.web.card_html import CardBody
 from coolpapers.web.cards import Cards
 from coolpapers.web.lookup import Lookup
 from coolpapers.web.views import FeedItem
@@ -194,6 +195,8 @@ def make_env() -> Environment:
         card_panels=[],
         card_attrs=[],  # callables (Paper) -> Markup of attributes on div.paper (keywords)
     )
+    # a card as rendered before it is kept (a Site keeps it: web/cards.py)
+    env.globals["card_body"] = CardBody(env.globals)
     return env
 
 
@@ -224,7 +227,7 @@ class Site:
         )
         # Every card of every page (the templates' `card`), kept per paper and generation
         self.cards = Cards(
-            lambda: self.env.get_template("_card.html").module.card_body,  # type: ignore[attr-defined]
+            lambda: self.env.globals["card_body"],
             self.cache.generation,
             settings.card_cache_bytes,
         )
@@ -257,8 +260,9 @@ class Site:
     def sources_shown(self) -> list[Source]:
         """The footer's credits, read again only when the store's data changed: every page
         renders them, and the editions' query cost a search page about 1 ms of its ~15 ms
-        of rendering (py-spy, bench/search_http.py's queries)."""
-        gen = self.store.generation()
+        of rendering (py-spy, bench/search_http.py's queries). The generation is the page
+        cache's (read from the store at most once per its ttl), as the pages' own."""
+        gen = self.cache.generation()
         kept = self._sources
         if kept is None or kept[0] != gen:
             keys = {"arxiv"} | {e.source for e in VenueListings(self.store).all()}

@@ -50,11 +50,11 @@ class Cards:
 
     def __init__(
         self,
-        macro: Callable[[], Callable[..., Any]],
+        body: Callable[[], Callable[..., Any]],
         generation: Callable[[], str],
         max_bytes: int,
     ) -> None:
-        self._macro = macro  # the uncached card (_card.html's card_body), found on first use
+        self._body = body  # the uncached card (web/card_html.CardBody), found on first use
         self._generation = generation
         self.max_bytes = max_bytes
         self.bytes = 0
@@ -111,7 +111,7 @@ class Cards:
         self.rendered += 1
         token = _keeping.set(True)
         try:
-            html = str(self._macro()(p, _NUMBER, day, kind, want, status))
+            html = str(self._body()(p, _NUMBER, day, kind, want, status))
         finally:
             _keeping.reset(token)
         split = _SLOTS.split(html)  # text, slot, text, slot, ..., text

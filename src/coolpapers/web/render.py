@@ -47,6 +47,13 @@ def marked(text: str) -> Markup:
     as `tex` makes text: escaped, the markers as <mark>, always balanced, and its formulas
     ready for the typesetter. A marker inside a formula (the SQL engines' snippets can put
     one there) is dropped: TeX cut by an element is not typeset."""
+    if "$" not in text and "\\" not in text:
+        # no formula (most snippets): escaped whole, the markers replaced, when they pair
+        # up as our snippets make them (a search page has one per card: 13 escapes each)
+        out_ = str(escape(text))
+        marks = _MARKERS.findall(out_)
+        if marks == [MARK_START, MARK_END] * (len(marks) // 2):
+            return Markup(out_.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
     out: list[str] = []
     inside = False
     for seg, is_math in split_math(text):

@@ -363,7 +363,9 @@ def build(site: Site) -> Parts:
                 highlight = q.get("highlight") == "1"
 
                 def work() -> bytes | Response:
-                    res = run(q, per_page=show, branch=branch)
+                    # the page shows the abstract's snippet only (snippet_panel), and none
+                    # where the whole abstract is marked (&highlight=1)
+                    res = run(q, per_page=show, branch=branch, snippets=not highlight, titles=False)
                     if res.redirect:
                         return RedirectResponse(res.redirect, 302)
                     return page_html(res, params, highlight, path, what)

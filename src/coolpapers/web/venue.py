@@ -11,7 +11,7 @@
 /venue/<id>[,<id>...]           papers by id (2024.acl-long.1@ACL); arXiv ids go to /arxiv/
 
 Editions are read through store/venues.VenueListings; the page models are venue_views.
-The cards are the arXiv cards (_card.html); what a card shows of venues (its placements,
+The cards are the arXiv cards (web/card_html.py); what a card shows of venues (its placements,
 "ACL.2024 - Long", its other versions, its authors' affiliations) is looked up here once per
 page (`VenueCards.prefetch`, a Site.prefetch hook), never one query per card.
 """
