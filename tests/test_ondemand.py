@@ -100,7 +100,7 @@ def test_unreachable_arxiv_answers_quickly_and_is_remembered(
         failures = caplog.text.count("arXiv request failed")
         # asked again: the miss is remembered, arXiv is not called
         took, doc, _, status = timed_get(c, f"/arxiv/{UNKNOWN}")
-        assert status == 503 and took < 1.0 and UNKNOWN in doc.text_content()
+        assert status == 503 and took < 3.0 and UNKNOWN in doc.text_content()
         assert caplog.text.count("arXiv request failed") == failures
 
 
@@ -119,8 +119,9 @@ def test_recorded_503_retry_after_is_honoured_without_keeping_the_page(
     # the hold is in the store: every fetcher of this database waits out the 10 s
     assert float(store.get_state(PACE_KEY) or 0) >= hit.at + 9.9
     # another reader, another id: nothing goes to arXiv before then, and they hear at once
+    # (well under the 10 s hold: 0.2-0.4 s here, 1.2 s once in a CI run on a busy machine)
     took, doc, _, status = timed_get(c, "/arxiv/1605.08386,2401.99999")
-    assert status == 503 and took < 1.0
+    assert status == 503 and took < 3.0
     assert set(doc.xpath("//code/text()")) == {"1605.08386", UNKNOWN}
     assert len(arxiv.hits_for("/api/query")) == 1
 
