@@ -30,12 +30,15 @@ Measures
                  than requests/s on a shared machine), errors (non-2xx/3xx and socket errors)
   tantivy        the same URLs against bench/tantivy_http.py (same uvicorn, 1 worker)
   profile        (`profile`) the stages of Searcher.search in process, per kind
+  cpu            (`cpu`) CPU ms per new search page in process, blocks of 200 URLs never asked
+                 before: for A/B comparisons on a machine whose speed moves from run to run
   --keyword      our keyword engine: tantivy (the default; its text index is brought up to
                  date first) or sql (FTS5 / PostgreSQL's tsvector), for an A/B
 Usage
   .venv/bin/python bench/search_http.py prepare --engine postgresql --size 70k
   .venv/bin/python bench/search_http.py run --engine sqlite --size 70k [--tantivy] [--workers N]
   .venv/bin/python bench/search_http.py profile --engine sqlite --size 70k
+  .venv/bin/python bench/search_http.py cpu --engine sqlite --size 70k [--blocks 5]
 Only 127.0.0.1 is contacted; servers started are stopped at the end (their process groups).
 """
 
@@ -664,9 +667,53 @@ def profile(a: argparse.Namespace) -> None:
         print(f"{r[0]:14} " + " | ".join(r[1:]))
 
 
+def cpu(a: argparse.Namespace) -> None:
+    """CPU ms per new search page in process (the app through its test client, page cache
+    off, the HNSW loaded): blocks of 200 URLs never asked before, each block's CPU time
+    (time.process_time: every thread of the process) per page, and the least of them. On
+    a shared machine, steadier than requests/s for an A/B: run it for each side,
+    interleaved, e.g. the old code through `PYTHONPATH=<worktree>/src`."""
+    from fastapi.testclient import TestClient
+
+    from coolpapers.config import Settings
+    from coolpapers.web.app import create_app
+
+    url = db_url(a.engine, a.size)
+    cold = queries(url, a.n)["cold"]
+    text_index(url, a.keyword)
+    settings = Settings(
+        database_url=url,
+        fetch_on_demand=False,
+        search_index_in_serve=False,
+        page_cache_bytes=0,
+        search_engine=a.keyword,
+    )
+    app = create_app(settings)
+    site = app.state.site
+    print(f"cpu {a.engine} {a.size}; {machine_note()}")
+    with TestClient(app) as client:
+        client.get("/arxiv/search?query=warm")
+        t = time.perf_counter()  # the HNSW loads (or builds) in the background
+        while time.perf_counter() - t < a.settle:
+            vectors = site.search._vectors
+            if vectors is not None and (vectors.hnsw is not None or len(vectors) < 20_000):
+                break
+            time.sleep(1)
+        for u in cold[:30]:
+            client.get(u)
+        per_page = []
+        for start in range(30, len(cold) - 199, 200)[: a.blocks]:
+            block = cold[start : start + 200]
+            c0 = time.process_time()
+            bad = sum(client.get(u).status_code >= 400 for u in block)
+            per_page.append((time.process_time() - c0) / len(block) * 1e3)
+            print(f"  URLs {start}-{start + 199}: {per_page[-1]:.1f} ms CPU a page, {bad} errors")
+    print(f"least {min(per_page):.1f} ms, median {np.median(per_page):.1f} ms CPU a new page")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["prepare", "run", "profile", "queries"])
+    ap.add_argument("what", choices=["prepare", "run", "profile", "cpu", "queries"])
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--size", choices=["70k", "1m"], default="70k")
     ap.add_argument("--workers", type=int, default=1)
@@ -678,6 +725,7 @@ def main() -> None:
         "--keyword", choices=["tantivy", "sql"], default="tantivy", help="our keyword engine"
     )
     ap.add_argument("--per-kind", action="store_true", help="a load run per kind too")
+    ap.add_argument("--blocks", type=int, default=5, help="cpu: blocks of 200 new URLs")
     ap.add_argument(
         "--settle",
         type=float,
@@ -691,6 +739,8 @@ def main() -> None:
         print(json.dumps(queries(db_url(a.engine, a.size), a.n), indent=1))
     elif a.what == "run":
         run(a)
+    elif a.what == "cpu":
+        cpu(a)
     else:
         profile(a)
 
