@@ -56,6 +56,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -605,14 +606,10 @@ def run(a: argparse.Namespace) -> None:
 # ---- profile -----------------------------------------------------------------------------
 
 
-def profile(a: argparse.Namespace) -> None:
-    """Where Searcher.search's time goes, per kind: the stages it reports (search/service.py
-    `Searcher.stages`, on when profiling), then the page's rendering through the app, with
-    its cards rendered (first pass) and kept (second pass)."""
-    from fastapi.testclient import TestClient
-
+def in_process(a: argparse.Namespace) -> tuple[Any, dict[str, list[str]]]:
+    """The app in this process on the size's data (page cache off, its text index brought up
+    to date first), and each kind's URLs: what `profile` and `cpu` measure."""
     from coolpapers.config import Settings
-    from coolpapers.search import service
     from coolpapers.web.app import create_app
 
     url = db_url(a.engine, a.size)
@@ -625,7 +622,18 @@ def profile(a: argparse.Namespace) -> None:
         page_cache_bytes=0,
         search_engine=a.keyword,
     )
-    app = create_app(settings)
+    return create_app(settings), qs
+
+
+def profile(a: argparse.Namespace) -> None:
+    """Where Searcher.search's time goes, per kind: the stages it reports (search/service.py
+    `Searcher.stages`, on when profiling), then the page's rendering through the app, with
+    its cards rendered (first pass) and kept (second pass)."""
+    from fastapi.testclient import TestClient
+
+    from coolpapers.search import service
+
+    app, qs = in_process(a)
     print(f"profile {a.engine} {a.size}; {machine_note()}")
     rows = []
     site = app.state.site
@@ -675,20 +683,8 @@ def cpu(a: argparse.Namespace) -> None:
     interleaved, e.g. the old code through `PYTHONPATH=<worktree>/src`."""
     from fastapi.testclient import TestClient
 
-    from coolpapers.config import Settings
-    from coolpapers.web.app import create_app
-
-    url = db_url(a.engine, a.size)
-    cold = queries(url, a.n)["cold"]
-    text_index(url, a.keyword)
-    settings = Settings(
-        database_url=url,
-        fetch_on_demand=False,
-        search_index_in_serve=False,
-        page_cache_bytes=0,
-        search_engine=a.keyword,
-    )
-    app = create_app(settings)
+    app, qs = in_process(a)
+    cold = qs["cold"]
     site = app.state.site
     print(f"cpu {a.engine} {a.size}; {machine_note()}")
     with TestClient(app) as client:
@@ -696,7 +692,9 @@ def cpu(a: argparse.Namespace) -> None:
         t = time.perf_counter()  # the HNSW loads (or builds) in the background
         while time.perf_counter() - t < a.settle:
             vectors = site.search._vectors
-            if vectors is not None and (vectors.hnsw is not None or len(vectors) < 20_000):
+            if vectors is not None and (
+                vectors.hnsw is not None or len(vectors) <= vectors.exact_limit
+            ):
                 break
             time.sleep(1)
         for u in cold[:30]:

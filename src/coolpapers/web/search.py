@@ -313,8 +313,9 @@ def build(site: Site) -> Parts:
     def page_html(
         res: Results, params: dict[str, str], highlight: bool, path: str, what: str
     ) -> bytes:
-        # with &highlight=1 the whole abstract is marked (search.js): no snippet beside it
-        snips = {} if highlight else {it.paper.id: it.snippet for it in res.items if it.snippet}
+        # none with &highlight=1: the whole abstract is marked (search.js), and the search
+        # made no snippet (search_page's `work`)
+        snips = {it.paper.id: it.snippet for it in res.items if it.snippet}
         token = _snippets.set(snips)
         how = _matches.set({it.paper.id: it.source for it in res.items})
         # every feature's card additions for the whole page at once (keywords, venues)
