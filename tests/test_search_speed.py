@@ -152,3 +152,16 @@ def test_openblas_threads_sleep_right_after_a_product(given: str | None, read: s
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == read
+
+
+@pytest.mark.parametrize(
+    ("url", "threads", "at_once"),
+    [
+        ("sqlite:///x.db", 0, 1),  # one GIL does all of SQLite's work: no hand-overs
+        ("postgresql+psycopg://localhost/x", 0, 2),  # a search waits for the database
+        ("sqlite:///x.db", 3, 3),  # as set
+    ],
+)
+def test_searches_at_once_by_database(url: str, threads: int, at_once: int) -> None:
+    s = Settings(database_url=url, search_threads=threads)
+    assert s.searches_at_once == at_once

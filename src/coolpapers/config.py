@@ -158,11 +158,18 @@ class Settings(BaseSettings):
     # user's cache directory under the database's address. One index per database.
     search_index_dir: str = ""
     # Searches (and their pages) at once per web process; more wait (web/search.py: why).
-    search_threads: int = Field(default=4, ge=1)
+    # 0: by the database, 1 on SQLite (its work is this process's, under one GIL) and 2 on
+    # PostgreSQL (one search's Python runs while another waits for the database).
+    search_threads: int = Field(default=0, ge=0)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def searches_at_once(self) -> int:
+        """search_threads, or its default for the database (0)."""
+        return self.search_threads or (1 if self.is_sqlite else 2)
 
     @property
     def llm_configured(self) -> bool:

@@ -24,7 +24,7 @@ a `warnings` entry in the JSON and a note in the feed's subtitle.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
@@ -221,11 +221,15 @@ def _result_json(r: Result, keywords: list[str]) -> dict[str, Any]:
 
 def build(site: Site) -> Parts:
     # A search and its page run in one of a few threads (COOLPAPERS_SEARCH_THREADS), not in
-    # any of the 40 of the shared pool: under 32 clients asking new queries, 40 threads
-    # contending for the GIL made the slowest answers slower for no more answers (SQLite
-    # 70k, wrk -c32 on new URLs: p99 1.08 s with the pool, 0.68 s with 4 threads; 54 and 62
-    # pages/s, bench/search_http.py run).
-    searching = CapacityLimiter(site.settings.search_threads)
+    # any of the 40 of the shared pool: threads contending for the GIL cost CPU and answers.
+    # Each SQLite statement, numpy or index call lets go of the GIL, and with another search
+    # waiting, every such call is a hand-over between threads. SQLite 70k, wrk -c32 on new
+    # URLs (bench/search_http.py): 40 threads p99 1.08 s, 54 pages/s; 4 threads 0.68 s, 62
+    # pages/s (stop 24); 1 thread 16-22 ms of the worker's CPU a page against 21-28 with 4,
+    # interleaved runs of one hour (stop 30). The event loop's own thread is worse still
+    # (p99 6-7 s: a search never yields to the loop). PostgreSQL, 2 workers: 1, 2 and 4
+    # threads within the noise; 2, so that one search's Python runs while another waits.
+    searching = CapacityLimiter(site.settings.searches_at_once)
     searcher = Searcher(
         site.store,
         semantic=site.settings.search_semantic,
@@ -285,16 +289,27 @@ def build(site: Site) -> Parts:
         vectors = searcher._vectors  # not loaded by asking: a keyword-only site has none
         return f"search:{path}?{urlencode(params)}#{vectors.seq if vectors else 0}"
 
-    async def cached(request: Request, path: str, media: str, render_: Any) -> Response | None:
-        """The cached answer of this request, else `render_()`'s (bytes; None: not cached,
-        e.g. a redirect), stored."""
+    async def cached(
+        request: Request, path: str, media: str, make: Callable[[], bytes | Response]
+    ) -> Response:
+        """The cached answer of this request, else `make()`'s (bytes; a Response is not
+        cached, e.g. a redirect), stored. `make` and the store (its gzip) run in one of the
+        search threads, in one call: a hop to another thread is one more hand-over of the
+        GIL under load."""
         key = cache_key(path, request.query_params)
         page = site.cache.lookup(key)
         if page is None:
-            body = await render_()
-            if not isinstance(body, bytes):
-                return body
-            page = await run_in_threadpool(site.cache.store_page, key, body, media)
+
+            def work() -> Page | Response:
+                body = make()
+                if not isinstance(body, bytes):
+                    return body
+                return site.cache.store_page(key, body, media)
+
+            got = await to_thread.run_sync(work, limiter=searching)
+            if not isinstance(got, Page):
+                return got
+            page = got
         return _respond(page, request)
 
     def run(q: Any, **kw: Any) -> Results:
@@ -358,22 +373,18 @@ def build(site: Site) -> Parts:
         async def search_page(request: Request) -> Response:
             q = request.query_params
 
-            async def render_() -> bytes | Response:
+            def make() -> bytes | Response:
                 show = _int(q.get("show"), per_page, 1, 200)
                 params = {k: v for k, v in q.items() if k != "page"}
                 highlight = q.get("highlight") == "1"
+                # the page shows the abstract's snippet only (snippet_panel), and none where
+                # the whole abstract is marked (&highlight=1)
+                res = run(q, per_page=show, branch=branch, snippets=not highlight, titles=False)
+                if res.redirect:
+                    return RedirectResponse(res.redirect, 302)
+                return page_html(res, params, highlight, path, what)
 
-                def work() -> bytes | Response:
-                    # the page shows the abstract's snippet only (snippet_panel), and none
-                    # where the whole abstract is marked (&highlight=1)
-                    res = run(q, per_page=show, branch=branch, snippets=not highlight, titles=False)
-                    if res.redirect:
-                        return RedirectResponse(res.redirect, 302)
-                    return page_html(res, params, highlight, path, what)
-
-                return await to_thread.run_sync(work, limiter=searching)
-
-            return await cached(request, path, "text/html; charset=utf-8", render_)
+            return await cached(request, path, "text/html; charset=utf-8", make)
 
         @r.get(
             f"{path}/feed",
@@ -425,16 +436,12 @@ def build(site: Site) -> Parts:
     async def search_api(request: Request) -> Response:
         q = request.query_params
 
-        async def render_() -> bytes | Response:
+        def make() -> bytes | Response:
             show = _int(q.get("show"), per_page, 1, 200)
-
-            def work() -> tuple[Results, dict[str, list[str]]]:
-                res = run(q, per_page=show, branch=q.get("branch"))
-                return res, searcher.keywords([it.paper.id for it in res.items])
-
-            res, kws = await to_thread.run_sync(work, limiter=searching)
+            res = run(q, per_page=show, branch=q.get("branch"))
             if res.redirect:
                 return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
+            kws = searcher.keywords([it.paper.id for it in res.items])
             return JSONResponse(
                 {
                     "query": res.query,
@@ -451,7 +458,7 @@ def build(site: Site) -> Parts:
                 }
             ).body
 
-        return await cached(request, "/api/search", "application/json", render_)
+        return await cached(request, "/api/search", "application/json", make)
 
     def _pid(raw: str) -> str:
         try:
