@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from lxml import html
+from markupsafe import escape
 
 from coolpapers.records import Kind, Paper
+from coolpapers.web import render
 from coolpapers.web.app import CardLinks, make_env
 from coolpapers.web.venue import Author, CardVenue
 
@@ -150,3 +153,16 @@ def test_a_bare_card_has_no_empty_parts() -> None:
         "Announced: 2026-01-05 01:00:00 UTC"
     )
     assert doc.xpath(".//span[@class='date-clock']")[0].get("hidden") is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain", "<script>alert('x')</script>", 'a "quoted" & <b>bold</b>', "é ∑ \x00 \ud7ff"],
+)
+def test_esc_is_markupsafe_escape_as_a_str(text: str) -> None:
+    """render.esc (the card's escape) writes what markupsafe.escape does, C or Python."""
+    want = str(escape(text))
+    for fn in (render.esc, render._escape_py):
+        got = fn(text)
+        assert got == want
+        assert type(got) is str  # no Markup: its __new__ was the cost

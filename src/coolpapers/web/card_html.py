@@ -10,10 +10,13 @@ same bytes (checked on every one of the 69,708 real papers of ../shared/data/arx
 the demo's venue papers, at every day/kind/version/status a page passes) at a fraction of the
 cost; `web/cards.py` keeps it per paper and data generation as before.
 
-Every piece of paper text goes through `escape` (or render.tex/paragraphs/linked, which
-escape), as the template's autoescape did; what is not escaped is markup of our own or a
-feature's part (Markup). Clients parse this markup (papers.cool's Zotero translator and RSSHub
-route, reader.js, faq.js), so it is kept to the byte; tests/test_card_html.py holds its shape.
+Every piece of paper text goes through `esc` (render.esc: markupsafe's escape as a str, a
+fifth of its cost) or render.tex/paragraphs/linked, which escape, as the template's
+autoescape did; what is not escaped is markup of our own; a feature's part and the card's
+number (a slot while the card is kept) go through markupsafe.escape, which leaves Markup as
+it is and escapes anything else. Clients parse this markup (papers.cool's Zotero translator
+and RSSHub route, reader.js, faq.js), so it is kept to the byte; tests/test_card_html.py
+holds its shape.
 
 What a card shows, in order: div.paper (its links and times in data- attributes, the
 features' attributes), h2.title (number, title, status, [PDF], [HTML], the features'
@@ -33,7 +36,7 @@ from markupsafe import Markup, escape
 
 from coolpapers.records import Kind, Paper
 from coolpapers.web import views
-from coolpapers.web.render import linked, paragraphs, tex
+from coolpapers.web.render import esc, linked, paragraphs, tex
 
 if TYPE_CHECKING:
     from coolpapers.web.venue import Author
@@ -70,9 +73,9 @@ class CardBody:
         ("Reject"), on a page that shows those too."""
         g = self.g
         at = g["card_links"](p, want)
-        pid = escape(p.id)
-        page = escape(at.page)
-        pdf = escape(at.pdf) if at.pdf else ""
+        pid = esc(p.id)
+        page = esc(at.page)
+        pdf = esc(at.pdf) if at.pdf else ""
         out = [f'<div id="{pid}" class="panel paper" data-page="{page}"']
         if pdf:
             out.append(f' data-pdf="{pdf}"')
@@ -80,14 +83,14 @@ class CardBody:
             out.append(f' data-time="{at.time}"')
         out += [escape(attr(p)) for attr in g["card_attrs"]]
         if kind is not None:
-            out.append(f' data-kind="{escape(kind.label)}"')
-        status_ = escape(status) if status else ""
+            out.append(f' data-kind="{esc(kind.label)}"')
+        status_ = esc(status) if status else ""
         if status_:
             out.append(f' data-status="{status_}"')
         out.append(
             f'>\n<h2 class="title">\n<a class="index notranslate" href="{page}" title="'
-            f'{escape(at.cite)} on {escape(at.host)}">#{escape(n)}</a>\n<a id="title-{pid}" '
-            f'class="title-link" href="{escape(at.path)}">{tex(p.title)}</a>\n'
+            f'{esc(at.cite)} on {esc(at.host)}">#{escape(n)}</a>\n<a id="title-{pid}" '
+            f'class="title-link" href="{esc(at.path)}">{tex(p.title)}</a>\n'
         )
         if status_:
             out.append(f'<span class="venue-status">{status_}</span>\n')
@@ -102,16 +105,16 @@ class CardBody:
             )
         if at.html:
             out.append(
-                f'<a id="html-{pid}" class="title-html notranslate" href="{escape(at.html)}" '
+                f'<a id="html-{pid}" class="title-html notranslate" href="{esc(at.html)}" '
                 f'rel="noopener" target="_blank">[HTML]</a>\n'
             )
         out += [escape(button(p)) for button in g["card_buttons"]]
         out.append("</h2>")
         if want and p.version and want != p.version:
             out.append(
-                f'<p class="notice version-note">v{escape(want)} requested; this is '
-                f'v{escape(p.version)}. <a href="{page}" rel="noopener">{escape(at.cite)}</a> '
-                f"on {escape(at.host)}</p>"
+                f'<p class="notice version-note">v{esc(want)} requested; this is '
+                f'v{esc(p.version)}. <a href="{page}" rel="noopener">{esc(at.cite)}</a> '
+                f"on {esc(at.host)}</p>"
             )
         if p.authors:
             _authors(out, p, at)
@@ -119,7 +122,7 @@ class CardBody:
         _subjects(out, p, at)
         if at.venue.also:
             also = "; ".join(
-                f'<a class="also-version" href="{escape(href)}">{escape(label)}</a>'
+                f'<a class="also-version" href="{esc(href)}">{esc(label)}</a>'
                 for label, href in at.venue.also
             )
             out.append(f'<p class="metainfo also"><strong>Also</strong>: {also}</p>')
@@ -129,12 +132,12 @@ class CardBody:
             )
         if p.journal_ref:
             head = "Published in" if at.venue.placements else "Journal"
-            doi: str = escape(p.doi) if p.doi else ""
+            doi: str = esc(p.doi) if p.doi else ""
             if doi:
                 doi = f' · <a href="https://doi.org/{doi}" rel="noopener">doi:{doi}</a>'
             out.append(
                 f'<p class="metainfo journal"><strong>{head}</strong>: '
-                f"{escape(p.journal_ref)}{doi}</p>"
+                f"{esc(p.journal_ref)}{doi}</p>"
             )
         _dates(out, p, day, kind)
         out += [escape(panel(p)) for panel in g["card_panels"]]
@@ -143,10 +146,10 @@ class CardBody:
 
 
 def _author(a: Author) -> str:
-    url = f' href="{escape(a.url)}" rel="noopener"' if a.url else ""
-    aff = f' title="{escape(a.affiliation)}"' if a.affiliation else ""
-    mark = f'<sup class="aff">{escape(a.mark)}</sup>' if a.mark else ""
-    return f'<a class="author notranslate"{url}{aff}>{escape(a.name)}</a>{mark}'
+    url = f' href="{esc(a.url)}" rel="noopener"' if a.url else ""
+    aff = f' title="{esc(a.affiliation)}"' if a.affiliation else ""
+    mark = f'<sup class="aff">{esc(a.mark)}</sup>' if a.mark else ""
+    return f'<a class="author notranslate"{url}{aff}>{esc(a.name)}</a>{mark}'
 
 
 def _authors(out: list[str], p: Paper, at: Any) -> None:
@@ -155,7 +158,7 @@ def _authors(out: list[str], p: Paper, at: Any) -> None:
     shown = ", ".join(map(_author, at.shown))
     more = f' <span class="et-al">et al. ({len(at.hidden)} more)</span>' if at.hidden else ""
     out.append(
-        f'<p id="authors-{escape(p.id)}" class="metainfo authors notranslate"><strong>Authors'
+        f'<p id="authors-{esc(p.id)}" class="metainfo authors notranslate"><strong>Authors'
         f"</strong>:\n{shown}{more}</p>"
     )
     if at.hidden:
@@ -170,7 +173,7 @@ def _authors(out: list[str], p: Paper, at: Any) -> None:
     numbered = at.venue.numbered
     line = "; ".join(
         (f'<sup class="aff">{i}</sup>' if numbered else "")
-        + f'<span class="affiliation">{escape(a)}</span>'
+        + f'<span class="affiliation">{esc(a)}</span>'
         for i, a in enumerate(affs, 1)
     )
     if len(affs) > 8:
@@ -188,18 +191,18 @@ def _subjects(out: list[str], p: Paper, at: Any) -> None:
     Zotero translator reads on venue pages (the text of the first "p.subjects a")."""
     cats = views.subjects(p)
     links = [
-        f'<a class="subject-{i}{" primary" if i == 1 else ""}" href="/arxiv/{escape(code)}" '
-        f'data-cat="{escape(code)}">{escape(name)} ({escape(code)})</a>'
+        f'<a class="subject-{i}{" primary" if i == 1 else ""}" href="/arxiv/{esc(code)}" '
+        f'data-cat="{esc(code)}">{esc(name)} ({esc(code)})</a>'
         for i, (code, name) in enumerate(cats, 1)
     ]
     places = "".join(
         ("; " if cats or i else "")
-        + f'<a class="venue{" primary" if i == 0 and not cats else ""}" href="{escape(href)}">'
-        f"{escape(label)}</a>"
+        + f'<a class="venue{" primary" if i == 0 and not cats else ""}" href="{esc(href)}">'
+        f"{esc(label)}</a>"
         for i, (label, href) in enumerate(at.venue.placements)
     )
     out.append(
-        f'<p id="subjects-{escape(p.id)}" class="metainfo subjects"><strong>Subjects</strong>:'
+        f'<p id="subjects-{esc(p.id)}" class="metainfo subjects"><strong>Subjects</strong>:'
         f"\n{'; '.join(links)}{places}</p>"
     )
 
@@ -234,8 +237,8 @@ def _dates(out: list[str], p: Paper, day: date | None, kind: Kind | None) -> Non
     if day and p.published:
         parts.append(f"<strong>Announced</strong>: {views.fmt_date(day)}")
     if p.version:
-        parts.append(f'<span class="version">v{escape(p.version)}</span>')
+        parts.append(f'<span class="version">v{esc(p.version)}</span>')
     if kind is not None and kind.value >= 2:
-        parts.append(f'<span class="kind">{escape(views.kind_label(kind, p))}</span>')
+        parts.append(f'<span class="kind">{esc(views.kind_label(kind, p))}</span>')
     if parts:
         out.append(f'<p class="metainfo versions">{_SEP.join(parts)}</p>')

@@ -12,12 +12,38 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from coolpapers.search.keyword import MARK_END, MARK_START
 from coolpapers.texmarkup import split_math
 
+
+def _escape_py(s: str, /) -> str:
+    """markupsafe's escape, in Python: its C one's stand-in."""
+    return (
+        s.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+try:  # markupsafe's own C escape, before it wraps the result in a Markup
+    from markupsafe._speedups import _escape_inner
+except ImportError:  # its pure-Python build, or a release that renamed it
+    _escape_inner = _escape_py
+
+
 _MARKERS = re.compile(f"([{MARK_START}{MARK_END}])")
+
+
+def esc(text: object) -> str:
+    """Plain text as HTML, the same characters as markupsafe.escape, as a str: escape() wraps
+    each result in a Markup, whose Python __new__ was most of its ~0.6 us a call, and a new
+    card makes ~40 of them (web/card_html.py). Only for text: a Markup passed here is escaped
+    again (use markupsafe.escape for a value that may be markup)."""
+    return _escape_inner(str(text))
 
 
 def tex(text: str | None, links: bool = False) -> Markup:
@@ -32,14 +58,14 @@ def tex(text: str | None, links: bool = False) -> Markup:
         elif links and "://" in seg:  # most text has no URL: no scan for one
             out.append(_linkify(seg))
         else:
-            out.append(str(escape(seg)))
+            out.append(_escape_inner(seg))
     return Markup("".join(out))
 
 
 def _math(seg: str) -> str:
     display = seg.startswith(("$$", "\\["))
     cls = "math display" if display else "math"
-    return f'<span class="{cls} notranslate" translate="no">{escape(seg)}</span>'
+    return f'<span class="{cls} notranslate" translate="no">{_escape_inner(seg)}</span>'
 
 
 def marked(text: str) -> Markup:
@@ -50,7 +76,7 @@ def marked(text: str) -> Markup:
     if "$" not in text and "\\" not in text:
         # no formula (most snippets): escaped whole, the markers replaced, when they pair
         # up as our snippets make them (a search page has one per card: 13 escapes each)
-        out_ = str(escape(text))
+        out_ = _escape_inner(text)
         marks = _MARKERS.findall(out_)
         if marks == [MARK_START, MARK_END] * (len(marks) // 2):
             return Markup(out_.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
@@ -71,7 +97,7 @@ def marked(text: str) -> Markup:
                 out.append("</mark>")
                 inside = False
             elif piece not in (MARK_START, MARK_END):
-                out.append(str(escape(piece)))
+                out.append(_escape_inner(piece))
     if inside:
         out.append("</mark>")
     return Markup("".join(out))
@@ -130,13 +156,13 @@ def _linkify(text: str) -> str:
             continue
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             continue
-        out.append(str(escape(text[pos : m.start()])))
-        href = escape(url)
+        out.append(_escape_inner(text[pos : m.start()]))
+        href = _escape_inner(url)
         out.append(
             f'<a class="autolink notranslate" href="{href}" rel="nofollow noopener">{href}</a>'
         )
         pos = m.start() + len(url)
-    out.append(str(escape(text[pos:])))
+    out.append(_escape_inner(text[pos:]))
     return "".join(out)
 
 
