@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -45,6 +45,7 @@ from coolpapers.sources import registry
 from coolpapers.sources.arxiv import taxonomy
 from coolpapers.web.feature import Builtin, Parts
 from coolpapers.web.lookup import Found
+from coolpapers.web.render import esc
 
 if TYPE_CHECKING:
     from coolpapers.config import Settings
@@ -105,11 +106,13 @@ def build(site: Site) -> Parts:
     busy = _Slots(max(1, site.settings.llm_concurrency))
     r = APIRouter()
     site.faq = service  # for tests and other features
-    # The FAQ's markup (templates/_faq.html), its macros looked up once here: the button is
-    # rendered for every card of every listing.
+    # The FAQ's markup (templates/_faq.html), its macros looked up once here.
     tpl: Any = site.env.get_template("_faq.html").module
 
     # ---- the card's [FAQ] button and its panel ------------------------------------------
+    # Written here, not as macros: every new card of every page makes them, and a macro call
+    # cost more than the card's own text (a Jinja context and a Markup per value). Clients
+    # parse this markup (faq.js, papers.cool's): kept to the byte of the macros they were.
 
     def button(p: Paper) -> Markup:
         if service.configured:
@@ -119,10 +122,15 @@ def build(site: Site) -> Parts:
             )
         else:
             label, title = "FAQ", help_text(site.settings, service)
-        return cast(Markup, tpl.button(p, label, title))
+        pid = esc(p.id)
+        return Markup(
+            f'<a id="kimi-{pid}" class="title-kimi notranslate" href="/arxiv/kimi?paper={pid}" '
+            f'data-paper="{pid}" rel="nofollow" title="{esc(title)}">[{esc(label)}]</a>'
+            f'<sup class="click-count" data-kind="faq" data-paper="{pid}"></sup>'
+        )
 
     def panel(p: Paper) -> Markup:
-        return cast(Markup, tpl.panel(p))
+        return Markup(f'<div id="faq-{esc(p.id)}" class="faq-panel" hidden></div>')
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from urllib.parse import quote, urlencode
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -48,7 +48,7 @@ from coolpapers.web.api import PaperOut
 from coolpapers.web.cache import Page, page_headers
 from coolpapers.web.edge import Clean
 from coolpapers.web.feature import Builtin, Parts
-from coolpapers.web.render import marked
+from coolpapers.web.render import esc, marked
 
 if TYPE_CHECKING:
     from coolpapers.web.app import Site
@@ -241,7 +241,7 @@ def build(site: Site) -> Parts:
     per_page = site.settings.search_per_page
 
     def rel_button(p: Paper) -> Markup:
-        pid = escape(p.id)
+        pid = esc(p.id)
         return Markup(
             f'<a id="rel-{pid}" class="title-rel notranslate" href="/arxiv/related/{pid}" '
             f'data-paper="{pid}" title="Related papers">[REL]</a>'
@@ -252,13 +252,12 @@ def build(site: Site) -> Parts:
         if (_matches.get() or {}).get(p.id) != "semantic":
             return Markup("")
         return Markup(
-            f'<span class="match-similar notranslate" title="{escape(SIMILAR_TITLE)}">'
-            "similar</span>"
+            f'<span class="match-similar notranslate" title="{esc(SIMILAR_TITLE)}">similar</span>'
         )
 
     def match_attr(p: Paper) -> Markup:
         how = (_matches.get() or {}).get(p.id)
-        return Markup(f' data-match="{escape(how)}"') if how else Markup("")
+        return Markup(f' data-match="{esc(how)}"') if how else Markup("")
 
     def snippet_panel(p: Paper) -> Markup:
         s = (_snippets.get() or {}).get(p.id)
@@ -277,7 +276,7 @@ def build(site: Site) -> Parts:
             kws = known[p.id]
         else:  # a card rendered without a prefetch (a page of its own): one lookup
             kws = searcher.keywords([p.id]).get(p.id, [])
-        return Markup(f' keywords="{escape(", ".join(kws))}"') if kws else Markup("")
+        return Markup(f' keywords="{esc(", ".join(kws))}"') if kws else Markup("")
 
     r = APIRouter()
 
