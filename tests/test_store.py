@@ -595,3 +595,29 @@ def test_postgresql_pings_a_pooled_connection_only_after_it_sat_idle(
         with store.engine.connect() as c:
             assert c.exec_driver_sql("SELECT 1").scalar() == 1
     assert pings  # the idle connections were pinged, the dead one replaced
+
+
+def test_reading_holds_one_connection_for_its_reads(store: Store, tmp_path: Path) -> None:
+    """Store.reading: every read inside shares one connection (a search page's ~12), in
+    autocommit on PostgreSQL; writes keep their own transactions and are seen at once."""
+    with store.connect() as a, store.connect() as b:
+        assert a is not b  # outside a block: the pool's, one each
+    with store.reading():
+        with store.connect() as a, store.connect() as b:
+            assert a is b
+            held: Any = a.connection.driver_connection
+            if store.dialect == "postgresql":
+                assert held.autocommit
+        with store.reading(), store.connect() as inner:  # nested: the outer block's
+            assert inner is a
+        store.set_state("reading-test", "1")  # a write: its own connection, committed
+        assert store.get_state("reading-test") == "1"
+        other = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
+        with other.connect() as c:  # another store's reads are its own
+            assert c is not a
+        other.engine.dispose()
+    with store.connect() as after:
+        assert after is not a
+        assert store.get_state("reading-test") == "1"
+    if store.dialect == "postgresql":  # back in the pool as it was: writes stay atomic
+        assert not held.autocommit

@@ -203,7 +203,7 @@ class KeywordEngine:
         )
         if bound is None:
             params["bound"] = -1 if self.store.dialect == "sqlite" else None  # no limit
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             total = int(conn.execute(text(count_sql), params).scalar() or 0) if count else 0
             rows = conn.execute(text(page_sql), params).all()
         hits = [Hit(pid, float(s)) for pid, s in rows]
@@ -240,7 +240,7 @@ class KeywordEngine:
             "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
         )
         also_ids = bindparam("also", expanding=True)
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             total = conn.execute(counter.bindparams(also_ids), params).scalar() if count else 0
             rows = conn.execute(page.bindparams(also_ids), params).scalars().all()
         hits = [Hit(pid, 0.0) for pid in rows]
@@ -257,7 +257,7 @@ class KeywordEngine:
             "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
         ).bindparams(bindparam("ids", expanding=True))
         params = {"ids": list(ids), "lim": limit, "off": offset}
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return list(conn.execute(stmt, params).scalars())
 
     def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
@@ -276,7 +276,7 @@ class KeywordEngine:
         frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
         cond = " AND ".join(["d.paper_id IN :ids", *where])
         stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}")
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return set(
                 conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), params).scalars()
             )
@@ -292,7 +292,7 @@ class KeywordEngine:
         stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}").bindparams(
             bindparam("ids", expanding=True)
         )
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return set(conn.execute(stmt, params).scalars())
 
     def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:
@@ -305,7 +305,7 @@ class KeywordEngine:
         stmt = text(
             f"SELECT d.paper_id, {score} FROM {frm} WHERE {cond} AND d.paper_id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return {pid: float(s) for pid, s in conn.execute(stmt, params)}
 
     def docids(self, conn: Connection, ids: Sequence[str]) -> dict[str, int]:

@@ -67,6 +67,6 @@ class PgKeywordEngine(KeywordEngine):
             "opts": _HEADLINE,
             "all": f"HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}",
         }
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = conn.execute(stmt, params).all()
         return {pid: Snippet(t or "", a or "") for pid, t, a in rows}

@@ -54,7 +54,7 @@ class SqliteKeywordEngine(KeywordEngine):
         stmt = text(
             "SELECT rowid FROM search_fts WHERE search_fts MATCH :m AND rowid IN :docids"
         ).bindparams(bindparam("docids", expanding=True))
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             docids = self.docids(conn, ids)
             if not docids:
                 return set()
@@ -90,7 +90,7 @@ class SqliteKeywordEngine(KeywordEngine):
         match = self._match(q.groups)
         if not match or not ids:
             return {}
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             docids = self.docids(conn, ids)
             if not docids:
                 return {}

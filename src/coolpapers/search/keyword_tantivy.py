@@ -69,7 +69,7 @@ class TantivyKeywordEngine(KeywordEngine):
             index, name = self._index, self._name
         if index is None or name is None:
             return None
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             if not textindex.holds_everything(conn, name):
                 return None
         index.reload()  # the writer's last commit (cheap when there is none)
@@ -180,7 +180,7 @@ class TantivyKeywordEngine(KeywordEngine):
     ) -> tuple[int, bool, list[Hit]]:
         by_date = sort == "date"
         if also and by_date:
-            with self.store.engine.connect() as conn:
+            with self.store.connect() as conn:
                 extra = list(self.sql.docids(conn, also).values())
             if extra:
                 either = tantivy.Query.term_set_query(index.schema, "docid", extra)
@@ -196,7 +196,7 @@ class TantivyKeywordEngine(KeywordEngine):
         )
         hits = res.hits[:limit] if limit > 0 else []
         docids = searcher.fast_field_values("docid", [addr for _, addr in hits])
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             names = textindex.ids(conn, [d for d in docids if d is not None])
         out = [
             Hit(names[d], 0.0 if by_date else float(score))
@@ -217,7 +217,7 @@ class TantivyKeywordEngine(KeywordEngine):
         if ready is None:
             return self.sql.matching_ids(q, ids)
         index, searcher, query = ready
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             docids = self.sql.docids(conn, ids)
         if not docids:
             return set()
@@ -250,7 +250,7 @@ class TantivyKeywordEngine(KeywordEngine):
             stmt = text("SELECT id, title, abstract FROM papers WHERE id IN :ids").bindparams(
                 bindparam("ids", expanding=True)
             )
-            with self.store.engine.connect() as conn:
+            with self.store.connect() as conn:
                 rows = [tuple(r) for r in conn.execute(stmt, {"ids": list(ids)})]
         return {
             pid: snippets.snippet(t or "", a or "", wanted, self._stem, titles)

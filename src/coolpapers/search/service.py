@@ -409,7 +409,7 @@ class Searcher:
         stmt = text("SELECT 1 FROM search_df WHERE term IN :w LIMIT 1").bindparams(
             bindparam("w", expanding=True)
         )
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return conn.execute(stmt, {"w": words}).first() is not None
 
     # ---- related papers (the [REL] button) -------------------------------------------------
@@ -420,7 +420,7 @@ class Searcher:
         stmt = text(
             "SELECT paper_id, keywords FROM search_keywords WHERE paper_id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = conn.execute(stmt, {"ids": list(paper_ids)}).all()
         return {pid: [k for k in kws.split("; ") if k] for pid, kws in rows}
 

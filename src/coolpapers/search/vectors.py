@@ -310,7 +310,7 @@ class VectorIndex:
             "SELECT d.paper_id, v.vec FROM search_vectors v JOIN search_docs d "
             "ON d.docid = v.docid WHERE d.paper_id IN :ids"
         ).bindparams(bindparam("ids", expanding=True))
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             return {pid: from_bytes(b) for pid, b in conn.execute(stmt, {"ids": list(paper_ids)})}
 
     def paper_ids(self, docids: Sequence[int]) -> dict[int, str]:

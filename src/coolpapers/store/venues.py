@@ -186,7 +186,7 @@ class VenueListings:
 
     def all(self) -> list[Edition]:
         """Every edition (of `source`), oldest first: by year, then day, then name."""
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = list(conn.exec_driver_sql(_EDITIONS))
         out = [_edition(r) for r in rows if self.source is None or r[2] == self.source]
         out.sort(key=_edition_order)
@@ -194,7 +194,7 @@ class VenueListings:
 
     def edition(self, name: str) -> Edition | None:
         collection, edition = split_name(name)
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             row = conn.exec_driver_sql(
                 self.store._sql(_EDITIONS + " WHERE collection = ? AND edition = ?"),
                 (collection, edition),
@@ -225,7 +225,7 @@ class VenueListings:
         keep = set(include) if include else None
         drop = set(exclude)
         collection, ed = split_name(edition)
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = conn.exec_driver_sql(self.store._sql(_ENTRIES), (collection, ed))
             got = [
                 (index[g], status != "", rank, pid)
@@ -249,7 +249,7 @@ class VenueListings:
         """The status of each of `keys` in `edition` that has one ("Reject"...)."""
         collection, ed = split_name(edition)
         wanted = set(keys)
-        with self.store.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = conn.exec_driver_sql(self.store._sql(_ENTRIES), (collection, ed))
             return {pid: s for pid, _, _, s in rows if s and pid in wanted}
 
@@ -258,7 +258,7 @@ def placements(store: Store, keys: Sequence[str]) -> dict[str, list[tuple[str, s
     """Where each of `keys` is listed: [(collection, edition, group)], accepted listings
     only, for a card's subjects line ("ACL.2024 - Long")."""
     out: dict[str, list[tuple[str, str, str]]] = {}
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for i in range(0, len(keys), 500):
             part = tuple(keys[i : i + 500])
             sql = (
@@ -314,7 +314,7 @@ def _new_links(store: Store, conn: Connection, rows: dict[tuple[str, str], str])
 def linked(store: Store, keys: Sequence[str]) -> dict[str, list[str]]:
     """The other versions of each of `keys` that has any (venue <-> arXiv), sorted."""
     out: dict[str, list[str]] = {}
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for i in range(0, len(keys), 500):
             part = tuple(keys[i : i + 500])
             sql = (

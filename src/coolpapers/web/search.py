@@ -300,7 +300,8 @@ def build(site: Site) -> Parts:
         if page is None:
 
             def work() -> Page | Response:
-                body = make()
+                with site.store.reading():  # one connection for its ~12 reads
+                    body = make()
                 if not isinstance(body, bytes):
                     return body
                 return site.cache.store_page(key, body, media)
