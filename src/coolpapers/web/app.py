@@ -287,9 +287,10 @@ class Site:
 
     def listing_page(self, cats: spec.CategorySet, day: date | None, show: int | None) -> bytes:
         n = self.settings.page_size if show is None else max(1, show)
-        L = views.listing(self.days, self.store, cats, day, 0, n)
-        self._prefetch([x.paper for x in L.items])
-        return self.html("listing.html", L=L, shown=min(n, L.total))
+        with self.store.reading():  # one connection for its reads (Store.reading)
+            L = views.listing(self.days, self.store, cats, day, 0, n)
+            self._prefetch([x.paper for x in L.items])
+            return self.html("listing.html", L=L, shown=min(n, L.total))
 
     def more(self, cats: spec.CategorySet, day: date, offset: int, limit: int) -> bytes:
         offset, limit = max(0, offset), max(1, limit)  # a negative slice would repeat cards
@@ -593,13 +594,18 @@ def create_app(
         key = page_key(request.scope["path"], request.scope["query_string"])
         page = site.cache.lookup(key) if key is not None else None
         if page is None:
+
+            def work() -> Page:
+                # the page and its store (gzip) in one thread call: each hop costs under load
+                body = render_()
+                if key is None:
+                    return Page.make(body, media)
+                return site.cache.store_page(key, body, media)
+
             try:
-                body = await run_in_threadpool(render_)
+                page = await run_in_threadpool(work)
             except views.NotFound as e:
                 return not_found(e)
-            if key is None:
-                return _respond(Page.make(body, media), request)
-            page = await run_in_threadpool(site.cache.store_page, key, body, media)
         return _respond(page, request)
 
     # Features (the FAQ, search, the API) are included here, BEFORE the catch-all
