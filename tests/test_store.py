@@ -615,6 +615,12 @@ def test_reading_holds_one_connection_for_its_reads(store: Store, tmp_path: Path
         other = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
         with other.connect() as c:  # another store's reads are its own
             assert c is not a
+        with other.reading(), other.connect() as c1, other.connect() as c2:
+            assert c1 is c2 and c1 is not a  # its own block, inside this one
+            with store.connect() as mine:  # this store's reads: not the other's connection
+                assert mine is not c1
+        with store.connect() as again:  # this block's connection once the other's ends
+            assert again is a
         other.engine.dispose()
     with store.connect() as after:
         assert after is not a

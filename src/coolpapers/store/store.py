@@ -162,8 +162,10 @@ class Store:
         """One connection for every read `connect` makes inside (this thread and context):
         a new search page reads ~12 times, and each checkout from the pool and back cost
         ~35 us of the worker's CPU on SQLite and ~100 on PostgreSQL, plus, there, a BEGIN and
-        a ROLLBACK round trip (Store.__init__'s reader). Nested: the outer one's."""
-        if _held.get() is not None:
+        a ROLLBACK round trip (Store.__init__'s reader). Nested in this store's: the outer
+        one's; in another store's: its own, that store's reads inside taking the pool's."""
+        held = _held.get()
+        if held is not None and held[0] is self:
             yield
             return
         with self._reader.connect() as conn:

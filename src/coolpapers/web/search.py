@@ -329,7 +329,7 @@ def build(site: Site) -> Parts:
         res: Results, params: dict[str, str], highlight: bool, path: str, what: str
     ) -> bytes:
         # none with &highlight=1: the whole abstract is marked (search.js), and the search
-        # made no snippet (search_page's `work`)
+        # made no snippet (search_page's `make`)
         snips = {it.paper.id: it.snippet for it in res.items if it.snippet}
         token = _snippets.set(snips)
         how = _matches.set({it.paper.id: it.source for it in res.items})
