@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -161,6 +162,11 @@ class Settings(BaseSettings):
     # 0: by the database, 1 on SQLite (its work is this process's, under one GIL) and 2 on
     # PostgreSQL (one search's Python runs while another waits for the database).
     search_threads: int = Field(default=0, ge=0)
+    # Processes of `serve`'s web process that make new search answers (web/search_pool.py),
+    # so that one web process searches on every core. -1: as many as the machine has cores
+    # when one web process holds them all (`serve --workers 1` on a machine of 2 cores or
+    # more), else none; 0: none (searches in the web process's own threads).
+    search_processes: int = Field(default=-1, ge=-1)
 
     @property
     def is_sqlite(self) -> bool:
@@ -170,6 +176,13 @@ class Settings(BaseSettings):
     def searches_at_once(self) -> int:
         """search_threads, or its default for the database (0)."""
         return self.search_threads or (1 if self.is_sqlite else 2)
+
+    def processes_for_search(self, workers: int) -> int:
+        """search_processes, or its default for `workers` web processes on this machine."""
+        if self.search_processes >= 0:
+            return self.search_processes
+        cores = os.cpu_count() or 1
+        return cores if workers == 1 and cores >= 2 else 0
 
     @property
     def llm_configured(self) -> bool:

@@ -273,6 +273,10 @@ def serve(
     kick = _start_index(store, stop) if get_settings().search_index_in_serve else threading.Event()
     if watch:
         _start_watch(store, stop, kick)
+    # each worker's search processes (web/search_pool.py): none where several workers
+    # already hold the cores
+    searchers = get_settings().processes_for_search(workers)
+    os.environ["COOLPAPERS_SEARCH_PROCESSES"] = str(searchers)
     console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
     try:
         uvicorn.run(

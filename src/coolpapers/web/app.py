@@ -56,6 +56,7 @@ from coolpapers.web.views import FeedItem
 if TYPE_CHECKING:  # the features' services, set on the site by their features
     from coolpapers.llm.service import FaqService
     from coolpapers.search.service import Searcher
+    from coolpapers.web.search_pool import Answer, SearchPool
 
 HERE = Path(__file__).parent
 # Swagger UI for /api/docs, copied from npm's swagger-ui-dist by `make assets` (as KaTeX is):
@@ -206,6 +207,10 @@ class Site:
     # Set by their features (web/faq.py, web/search.py), for tests and other features.
     faq: FaqService
     search: Searcher
+    # A search route's answer made in this thread (web/search.py), and the processes that
+    # make them where this web process has some (web/search_pool.py; serve_app)
+    search_answer: Callable[[str, Any], Answer]
+    search_pool: SearchPool | None = None
 
     def __init__(self, store: Store, settings: Settings, fetcher: Fetcher | None = None) -> None:
         self.store = store
@@ -517,9 +522,18 @@ def serve_app() -> FastAPI:
     background: the first reader of each worker waited for them otherwise, ~1 s at 70k
     papers on PostgreSQL (a p99 of 1.04 s in a bench run) and ~15 s at 1M."""
     app = create_app()
-    searcher = getattr(app.state.site, "search", None)
-    if searcher is not None and searcher.semantic:
-        threading.Thread(target=lambda: searcher.vectors, name="vectors", daemon=True).start()
+    site = app.state.site
+    processes = site.settings.processes_for_search(workers=1)  # the CLI says when more
+    if processes and hasattr(site, "search_answer"):
+        from coolpapers.web.search_pool import SearchPool
+
+        # new search answers in processes of their own (web/search_pool.py): they load
+        # their own vectors; this process's load only if [REL] or ❤ asks for them
+        site.search_pool = SearchPool(site.settings, processes)
+    else:
+        searcher = getattr(site, "search", None)
+        if searcher is not None and searcher.semantic:
+            threading.Thread(target=lambda: searcher.vectors, name="vectors", daemon=True).start()
     gc.collect()
     gc.freeze()
     return app

@@ -94,7 +94,10 @@ class PageCache:
         return None
 
     def store_page(self, key: str, body: bytes, media_type: str) -> Page:
-        page = Page.make(body, media_type)
+        return self.keep(key, Page.make(body, media_type))
+
+    def keep(self, key: str, page: Page) -> Page:
+        """`page`, kept under `key` (made elsewhere: a search process, web/search_pool.py)."""
         if page.size > self.max_bytes:
             return page  # served once, not kept: it would evict everything else
         with self._lock:

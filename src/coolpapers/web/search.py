@@ -52,6 +52,7 @@ from coolpapers.web.render import esc, marked
 
 if TYPE_CHECKING:
     from coolpapers.web.app import Site
+    from coolpapers.web.search_pool import Answer
 
 # Snippets of the results being rendered, for the card panel (cards are rendered by the
 # shared macro, which only passes the paper along).
@@ -280,36 +281,49 @@ def build(site: Site) -> Parts:
 
     r = APIRouter()
 
-    def cache_key(path: str, q: Any) -> str:
+    def cache_key(path: str, q: Any, seq: int) -> str:
         """A search answer is the same bytes for every reader until the data changes (the
-        page cache's generation) or this worker's vectors catch up (their seq): kept under
-        the parameters it reads, so a popular query costs one search per worker."""
+        page cache's generation) or the vectors it was made with catch up (their `seq`):
+        kept under the parameters it reads, so a popular query costs one search."""
         params = sorted((k, q.get(k)) for k in _KEYS if k in q)
+        return f"search:{path}?{urlencode(params)}#{seq}"
+
+    def vectors_seq() -> int:
         vectors = searcher._vectors  # not loaded by asking: a keyword-only site has none
-        return f"search:{path}?{urlencode(params)}#{vectors.seq if vectors else 0}"
+        return vectors.seq if vectors else 0
 
-    async def cached(
-        request: Request, path: str, media: str, make: Callable[[], bytes | Response]
-    ) -> Response:
-        """The cached answer of this request, else `make()`'s (bytes; a Response is not
-        cached, e.g. a redirect), stored. `make` and the store (its gzip) run in one of the
-        search threads, in one call: a hop to another thread is one more hand-over of the
-        GIL under load."""
-        key = cache_key(path, request.query_params)
-        page = site.cache.lookup(key)
+    # What each search route answers, by its path: bytes (a page, kept by the page cache)
+    # or a Response that is not kept (a redirect)
+    answers: dict[str, Callable[[Any], bytes | Response]] = {}
+
+    def search_answer(path: str, q: Any) -> Answer:
+        """The answer to the search route `path` for the query `q`, made in this thread
+        with one connection for its ~12 reads, and its gzip: in one of this process's
+        search threads or in a search process (web/search_pool.py)."""
+        seq = vectors_seq()  # before: a page made as the vectors catch up is of the older
+        with site.store.reading():
+            body = answers[path](q)
+        if isinstance(body, bytes):
+            return seq, Page.make(body, _MEDIA.get(path, HTML_MEDIA))
+        return seq, body
+
+    site.search_answer = search_answer
+
+    async def cached(request: Request, path: str) -> Response:
+        """The cached answer of this request, else a new one, kept. Made in one call to a
+        search thread (a hop to another thread is one more hand-over of the GIL under load)
+        or, where the site has them, by a search process."""
+        q = request.query_params
+        pool = site.search_pool
+        page = site.cache.lookup(cache_key(path, q, pool.seq if pool else vectors_seq()))
         if page is None:
-
-            def work() -> Page | Response:
-                with site.store.reading():  # one connection for its ~12 reads
-                    body = make()
-                if not isinstance(body, bytes):
-                    return body
-                return site.cache.store_page(key, body, media)
-
-            got = await to_thread.run_sync(work, limiter=searching)
+            if pool is not None:
+                seq, got = await pool.answer(path, q.multi_items())
+            else:
+                seq, got = await to_thread.run_sync(search_answer, path, q, limiter=searching)
             if not isinstance(got, Page):
                 return got
-            page = got
+            page = site.cache.keep(cache_key(path, q, seq), got)
         return _respond(page, request)
 
     def run(q: Any, **kw: Any) -> Results:
@@ -371,20 +385,20 @@ def build(site: Site) -> Parts:
             name=f"search_page{path.replace('/', '_')}",
         )
         async def search_page(request: Request) -> Response:
-            q = request.query_params
+            return await cached(request, path)
 
-            def make() -> bytes | Response:
-                show = _int(q.get("show"), per_page, 1, 200)
-                params = {k: v for k, v in q.items() if k != "page"}
-                highlight = q.get("highlight") == "1"
-                # the page shows the abstract's snippet only (snippet_panel), and none where
-                # the whole abstract is marked (&highlight=1)
-                res = run(q, per_page=show, branch=branch, snippets=not highlight, titles=False)
-                if res.redirect:
-                    return RedirectResponse(res.redirect, 302)
-                return page_html(res, params, highlight, path, what)
+        def page_answer(q: Any) -> bytes | Response:
+            show = _int(q.get("show"), per_page, 1, 200)
+            params = {k: v for k, v in q.items() if k != "page"}
+            highlight = q.get("highlight") == "1"
+            # the page shows the abstract's snippet only (snippet_panel), and none where the
+            # whole abstract is marked (&highlight=1)
+            res = run(q, per_page=show, branch=branch, snippets=not highlight, titles=False)
+            if res.redirect:
+                return RedirectResponse(res.redirect, 302)
+            return page_html(res, params, highlight, path, what)
 
-            return await cached(request, path, "text/html; charset=utf-8", make)
+        answers[path] = page_answer
 
         @r.get(
             f"{path}/feed",
@@ -434,31 +448,31 @@ def build(site: Site) -> Parts:
         responses={200: {"model": SearchOut, "description": "Results, or a redirect"}},
     )
     async def search_api(request: Request) -> Response:
-        q = request.query_params
+        return await cached(request, "/api/search")
 
-        def make() -> bytes | Response:
-            show = _int(q.get("show"), per_page, 1, 200)
-            res = run(q, per_page=show, branch=q.get("branch"))
-            if res.redirect:
-                return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
-            kws = searcher.keywords([it.paper.id for it in res.items])
-            return JSONResponse(
-                {
-                    "query": res.query,
-                    "sort": res.sort,
-                    "mode": res.mode,
-                    "page": res.page,
-                    "per_page": res.per_page,
-                    "total": res.total,
-                    "exact": res.exact,
-                    "matched": res.matched,
-                    "similar": res.similar,
-                    "warnings": res.warnings,
-                    "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
-                }
-            ).body
+    def api_answer(q: Any) -> bytes | Response:
+        show = _int(q.get("show"), per_page, 1, 200)
+        res = run(q, per_page=show, branch=q.get("branch"))
+        if res.redirect:
+            return JSONResponse({"query": res.query, "redirect": res.redirect, "results": []})
+        kws = searcher.keywords([it.paper.id for it in res.items])
+        return JSONResponse(
+            {
+                "query": res.query,
+                "sort": res.sort,
+                "mode": res.mode,
+                "page": res.page,
+                "per_page": res.per_page,
+                "total": res.total,
+                "exact": res.exact,
+                "matched": res.matched,
+                "similar": res.similar,
+                "warnings": res.warnings,
+                "results": [_result_json(it, kws.get(it.paper.id, [])) for it in res.items],
+            }
+        ).body
 
-        return await cached(request, "/api/search", "application/json", make)
+    answers["/api/search"] = api_answer
 
     def _pid(raw: str) -> str:
         try:
@@ -580,6 +594,8 @@ def _respond(page: Page, request: Request) -> Response:
 
 
 # the parameters a search answer reads (cache_key): the rest (&utm_source=...) share one entry
+HTML_MEDIA = "text/html; charset=utf-8"
+_MEDIA = {"/api/search": "application/json"}
 _KEYS = ("query", "q", "sort", "mode", "page", "show", "from", "to", "highlight", "branch")
 
 
