@@ -371,10 +371,16 @@ def workers_rss(pid: int) -> str:
 
 
 def workers_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) of each of the serve process's workers so far."""
-    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    """CPU seconds (user + system) so far of the serve process and every process under it:
+    its uvicorn workers, and their search processes (web/search_pool.py)."""
+    procs, todo = [], [str(pid)]
+    while todo:
+        k = todo.pop()
+        procs.append(k)
+        kids = subprocess.run(["pgrep", "-P", k], capture_output=True, text=True)
+        todo += kids.stdout.split()
     out = {}
-    for k in kids.stdout.split() or [str(pid)]:
+    for k in procs:
         try:
             f = Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -204,3 +204,23 @@ def test_a_page_s_snippets_may_leave_titles_unmarked() -> None:
     s = snippets.snippet("Transformers here", "A transformer.", wanted, STEM, titles=False)
     assert s.title == "Transformers here" and marks(s.abstract) == ["transformer"]
     assert marks(snippets.snippet("Transformers here", "", wanted, STEM).title) == ["Transformers"]
+
+
+def test_stop_words_are_not_marked_unless_the_query_has_nothing_else() -> None:
+    """A pasted title's "of", "the" and "for" match (the index ranks them) but are not
+    marked: the snippet's window and marks are for the words that tell papers apart."""
+    title = "The Geometry of Attention for Language Models"
+    s = snip(title, title, "On the geometry of the attention of a model for a language.")
+    assert marks(s.title) == ["Geometry", "Attention", "Language", "Models"]
+    assert marks(s.abstract) == ["geometry", "attention", "model", "language"]
+    # a phrase keeps its stop words; a query of stop words only marks them
+    assert marks(snip('"state of the art"', "", "The state of the art of it.").abstract) == [
+        "state of the art"
+    ]
+    assert marks(snip("to be or not to be", "", "Not to be: it is to be.").abstract) == [
+        "Not",
+        "to",
+        "be",
+        "to",
+        "be",
+    ]

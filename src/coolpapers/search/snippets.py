@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from coolpapers.search.keyword import MARK_END, MARK_START, Snippet
-from coolpapers.search.query import Query
+from coolpapers.search.query import Query, Term
 from coolpapers.texmarkup import split_math
 
 WINDOW = 260  # characters of an abstract's snippet: about the SQL engines' 40 words
@@ -68,8 +68,28 @@ class Terms:
         prefixes = {s[: max(2, len(s) - 3)] for s in by_first}
         prefixes.update(s[0] + "y" for s in by_first if len(s) == 3 and s.endswith("ie"))
         alternatives = "|".join(sorted(map(re.escape, prefixes), key=len, reverse=True))
-        pattern = re.compile(f"(?<![a-z0-9])(?:{alternatives})[a-z0-9]*")
+        # the lookahead first: a position whose letter begins no prefix is passed over
+        # before the lookbehind and the alternatives are tried (a fifth of the scan's time)
+        firsts = "".join(sorted({re.escape(p[0]) for p in prefixes}))
+        pattern = re.compile(f"(?=[{firsts}])(?<![a-z0-9])(?:{alternatives})[a-z0-9]*")
         return cls(tuple(terms), by_first, pattern)
+
+
+# Lucene's English stop words (EnglishAnalyzer's default set). Matched and ranked as any
+# word, but not marked while the query has other words: a pasted title's "of", "the" and
+# "for" were marked in every line of its snippets, their windows were chosen for them, and
+# finding them was most of the snippets' work (every word that begins "th", "in", "an"...).
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
+
+
+def _marked_terms(terms: list[Term]) -> list[Term]:
+    """The terms a snippet marks: all but single stop words, unless nothing else is left
+    ("to be or not to be" is marked)."""
+    kept = [t for t in terms if len(t.words) > 1 or t.words[0].lower() not in STOP_WORDS]
+    return kept or terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +104,14 @@ class Wanted:
     def of(cls, q: Query, stem: Stemmer) -> Wanted:
         title: list[tuple[str, ...]] = []
         abstract: list[tuple[str, ...]] = []
-        for group in q.groups:
-            for t in group:
-                stems = tuple(stem(" ".join(t.words)))
-                if not stems:
-                    continue
-                if t.field in (None, "title") and stems not in title:
-                    title.append(stems)
-                if t.field in (None, "abstract") and stems not in abstract:
-                    abstract.append(stems)
+        for t in _marked_terms([t for group in q.groups for t in group if t.words]):
+            stems = tuple(stem(" ".join(t.words)))
+            if not stems:
+                continue
+            if t.field in (None, "title") and stems not in title:
+                title.append(stems)
+            if t.field in (None, "abstract") and stems not in abstract:
+                abstract.append(stems)
         return cls(Terms.of(title), Terms.of(abstract))
 
 
