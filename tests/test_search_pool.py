@@ -117,7 +117,8 @@ def test_a_search_process_that_dies_is_replaced(
     ("given", "workers", "cores", "processes"),
     [
         (-1, 1, 2, 2),  # one web process holds the machine: a search process per core
-        (-1, 1, 8, 8),
+        (-1, 1, 4, 4),
+        (-1, 1, 16, 4),  # each holds its own app and vectors: 4 at most
         (-1, 2, 2, 0),  # two web processes hold the cores already
         (-1, 1, 1, 0),  # one core: the web process's own threads
         (3, 4, 2, 3),  # as set

@@ -14,6 +14,9 @@ def _default_db() -> str:
     return f"sqlite:///{Path.cwd() / 'coolpapers.db'}"
 
 
+SEARCH_PROCESSES_MAX = 4  # Settings.search_processes's default, at most
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COOLPAPERS_", env_file=".env", extra="ignore")
 
@@ -163,9 +166,10 @@ class Settings(BaseSettings):
     # PostgreSQL (one search's Python runs while another waits for the database).
     search_threads: int = Field(default=0, ge=0)
     # Processes of `serve`'s web process that make new search answers (web/search_pool.py),
-    # so that one web process searches on every core. -1: as many as the machine has cores
-    # when one web process holds them all (`serve --workers 1` on a machine of 2 cores or
-    # more), else none; 0: none (searches in the web process's own threads).
+    # so that one web process searches on every core. -1: one per core, 4 at most (each holds
+    # its own app and vectors: ~0.4 GB at 70k papers), when one web process holds the
+    # machine (`serve --workers 1` on 2 cores or more), else none; 0: none (searches in the
+    # web process's own threads).
     search_processes: int = Field(default=-1, ge=-1)
 
     @property
@@ -182,7 +186,7 @@ class Settings(BaseSettings):
         if self.search_processes >= 0:
             return self.search_processes
         cores = os.cpu_count() or 1
-        return cores if workers == 1 and cores >= 2 else 0
+        return min(cores, SEARCH_PROCESSES_MAX) if workers == 1 and cores >= 2 else 0
 
     @property
     def llm_configured(self) -> bool:

@@ -112,7 +112,10 @@ class Wanted:
                 title.append(stems)
             if t.field in (None, "abstract") and stems not in abstract:
                 abstract.append(stems)
-        return cls(Terms.of(title), Terms.of(abstract))
+        # one pattern for both where they are the same terms (no ti:/abs:): compiling a new
+        # query's pattern is ~0.1 ms
+        marked = Terms.of(abstract)
+        return cls(marked if title == abstract else Terms.of(title), marked)
 
 
 # word -> its stem: a page's words are mostly words seen before (bounded: cleared when full)

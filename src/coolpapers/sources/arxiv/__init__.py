@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Unpack
 from urllib.parse import quote
 
@@ -83,7 +84,7 @@ class ArxivSource:
         return f"arXiv:{self.format_id(local, version)}"
 
     def author_url(self, name: str) -> str | None:
-        return f"{SITE}/search/?searchtype=author&query={quote(name, safe='/')}"
+        return _author_url(name)
 
     def approx_published(self, paper: Paper) -> datetime | None:
         # The month, plus the order of submission as milliseconds: the order within the
@@ -156,3 +157,10 @@ def _year(paper: Paper) -> str:
 
 
 SOURCE = ArxivSource()
+
+
+@lru_cache(maxsize=1 << 16)
+def _author_url(name: str) -> str:
+    """arXiv's search for an author. Kept per name: a new card links every author (a page of
+    new search results, 25 cards, quoted ~150 names, 3 % of its Python), and names recur."""
+    return f"{SITE}/search/?searchtype=author&query={quote(name, safe='/')}"
