@@ -74,12 +74,17 @@ def test_serve_runs_uvicorn_workers(db_url: str, workers: int) -> None:
         proc.wait(timeout=15)
 
 
-def serve_app_says(db_url: str, code: str) -> list[str]:
+def serve_app_says(db_url: str, code: str, processes: int = 0) -> list[str]:
     """What `code` prints after building serve's app, in a process of its own (a frozen test
-    process would keep its garbage), on the database at `db_url`."""
+    process would keep its garbage), on the database at `db_url`; `processes`: its search
+    processes (web/search_pool.py)."""
     Store.open(db_url)
     code = "from coolpapers.web.app import serve_app\n" + code
-    env = {**os.environ, "COOLPAPERS_DATABASE_URL": db_url}
+    env = {
+        **os.environ,
+        "COOLPAPERS_DATABASE_URL": db_url,
+        "COOLPAPERS_SEARCH_PROCESSES": str(processes),
+    }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout.split()
@@ -104,9 +109,22 @@ def test_serve_app_loads_the_vectors_before_the_first_search(db_url: str) -> Non
         "import time; app = serve_app(); s = app.state.site.search\n"
         "t = time.monotonic() + 20\n"
         "while s._vectors is None and time.monotonic() < t: time.sleep(0.01)\n"
-        "print(s._vectors is not None)",
+        "print(s._vectors is not None, app.state.site.search_pool)",
     )
-    assert said == ["True"]
+    assert said == ["True", "None"]
+
+
+def test_serve_app_with_search_processes_searches_there(db_url: str) -> None:
+    # a worker with search processes answers searches there and loads no vectors itself
+    said = serve_app_says(
+        db_url,
+        "import asyncio; app = serve_app(); site = app.state.site; pool = site.search_pool\n"
+        "seq, got = asyncio.run(pool.answer('/api/search', [('query', 'attention')]))\n"
+        "print(pool.processes, len(pool.pids()), type(got).__name__, site.search._vectors)\n"
+        "pool.close()",
+        processes=1,
+    )
+    assert said == ["1", "1", "Page", "None"]
 
 
 def test_harvest_command_stores_the_announcement_and_the_page_shows_it(
