@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -146,3 +149,35 @@ def test_search_processes_that_cannot_start_are_a_503_not_a_500(indexed: Searche
         assert pool.renewed >= 1
     finally:
         pool.close()
+
+
+def test_search_processes_leave_with_a_web_process_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL (or the kernel's out-of-memory killer) gives the web process no chance to stop
+    its pool: its search processes notice the lost parent and leave within seconds."""
+    code = (
+        "import sys, time\n"
+        "from coolpapers.config import Settings\n"
+        "from coolpapers.web.search_pool import SearchPool\n"
+        f"pool = SearchPool(Settings(database_url='sqlite:///{tmp_path / 'x.db'}'), 1)\n"
+        "while not pool.pids(): time.sleep(0.05)\n"
+        "print(pool.pids()[0], flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    web = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert web.stdout is not None
+        child = int(web.stdout.readline())
+        os.kill(web.pid, signal.SIGKILL)
+        web.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the search process outlived its web process")
+    finally:
+        web.kill()

@@ -23,8 +23,10 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coolpapers.search")
 
+ORPHAN_CHECK = 1.0  # seconds between a search process's looks at its parent
+
 # (the data of the vectors it was made with: search/vectors.py seq, the answer)
 Answer = tuple[int, Page | Response]
 
@@ -49,11 +53,16 @@ Answer = tuple[int, Page | Response]
 _site: Site | None = None
 
 
-def _start(settings: Settings) -> None:
-    """A search process's app, built once: the web process's settings, without a pool."""
+def _start(settings: Settings, web: int) -> None:
+    """A search process's app, built once: the web process's settings, without a pool.
+    `web`: the web process's pid."""
     global _site
     # Ctrl-C reaches the whole process group: the web process stops its pool itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a web process killed outright (SIGKILL, out of memory) cannot stop its pool, and this
+    # process holds its queue's both ends, so it would wait for work forever: it leaves when
+    # it is handed to another parent (perhaps before it got here: the pid is the web's own)
+    threading.Thread(target=_orphaned, args=(web,), name="parent", daemon=True).start()
     from coolpapers.web.app import create_app
 
     _site = create_app(settings.model_copy(update={"search_processes": 0})).state.site
@@ -64,6 +73,12 @@ def _start(settings: Settings) -> None:
     threading.Thread(target=searcher.search, args=("warm up",), name="warm", daemon=True).start()
     gc.collect()
     gc.freeze()  # as serve_app: the app lives as long as the process (web/app.serve_app)
+
+
+def _orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK)
+    os._exit(0)
 
 
 def _answer(path: str, items: Sequence[tuple[str, str]]) -> Answer:
@@ -94,7 +109,7 @@ class SearchPool:
             self.processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(self.settings,),
+            initargs=(self.settings, os.getpid()),
         )
         # every process now, not one per search as they come: each takes seconds to start
         for _ in range(self.processes):
