@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from coolpapers import config
 from coolpapers.config import Settings
 from coolpapers.search.service import Searcher
 from coolpapers.web.app import create_app
@@ -132,8 +133,29 @@ def test_search_processes_by_default(
     monkeypatch: pytest.MonkeyPatch, given: int, workers: int, cores: int, processes: int
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(config, "_memory", lambda: 64 << 30)
     s = Settings(database_url="sqlite:///x.db", search_processes=given)
     assert s.processes_for_search(workers) == processes
+
+
+@pytest.mark.parametrize(
+    ("memory_gb", "papers", "processes"),
+    [
+        (24, 70_000, 4),  # this machine, the real sample: 4 fit in half of it
+        (24, 1_000_000, 2),  # 1M: ~5 GB each (measured 4.4-5), 2 in 12 GB
+        (16, 1_000_000, 0),  # only one would fit: it would search on one core, as threads do
+        (8, 70_000, 4),
+    ],
+)
+def test_search_processes_fit_in_half_the_memory(
+    monkeypatch: pytest.MonkeyPatch, memory_gb: int, papers: int, processes: int
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(config, "_memory", lambda: memory_gb << 30)
+    assert Settings(database_url="sqlite:///x.db").processes_for_search(1, papers) == processes
+    # set, it is as set
+    s = Settings(database_url="sqlite:///x.db", search_processes=3)
+    assert s.processes_for_search(1, papers) == 3
 
 
 def test_search_processes_that_cannot_start_are_a_503_not_a_500(indexed: Searcher) -> None:

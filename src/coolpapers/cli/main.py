@@ -274,10 +274,11 @@ def serve(
     if watch:
         _start_watch(store, stop, kick)
     # each worker's search processes (web/search_pool.py): none where several workers
-    # already hold the cores
-    searchers = get_settings().processes_for_search(workers)
+    # already hold the cores, fewer where the papers' vectors would not fit many times
+    papers = store.estimate_papers()
+    searchers = get_settings().processes_for_search(workers, papers)
     os.environ["COOLPAPERS_SEARCH_PROCESSES"] = str(searchers)
-    console.print(f"serving on http://{host}:{port}/  (~{store.estimate_papers()} papers)")
+    console.print(f"serving on http://{host}:{port}/  (~{papers} papers)")
     try:
         uvicorn.run(
             "coolpapers.web.app:serve_app",
