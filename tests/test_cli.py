@@ -153,3 +153,37 @@ def test_harvest_command_stores_the_announcement_and_the_page_shows_it(
     settings = get_settings().model_copy(update={"fetch_on_demand": False})
     doc = TestClient(create_app(settings, store)).get("/arxiv/math.OC").text
     assert 'id="2203.01250"' in doc and "Total: 1" in doc
+
+
+def test_serve_gives_its_worker_the_search_processes_it_chose(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker runs in serve's own process, whose settings were read before serve chose:
+    the worker sees the choice made for the store's size (1M papers on 16 GB and 8 cores:
+    none), not a default that knows no size (which would be 4)."""
+    import uvicorn
+
+    from coolpapers import config
+
+    monkeypatch.setenv("COOLPAPERS_DATABASE_URL", db_url)
+    monkeypatch.setenv("COOLPAPERS_SEARCH_INDEX_IN_SERVE", "false")
+    monkeypatch.setenv("COOLPAPERS_LLM_LOCAL", "false")
+    # both set by serve in os.environ: monkeypatch puts them back as they were
+    monkeypatch.setenv("COOLPAPERS_SEARCH_PROCESSES", "-1")  # the default (a delenv of an
+    # unset variable would not be undone)
+    monkeypatch.setenv("COOLPAPERS_BASE_URL", "http://127.0.0.1:8000")
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(config, "_memory", lambda: 16 << 30)
+    monkeypatch.setattr(Store, "estimate_papers", lambda self: 1_000_000)
+    seen: list[int] = []
+    monkeypatch.setattr(
+        uvicorn, "run", lambda *a, **k: seen.append(get_settings().search_processes)
+    )
+    get_settings.cache_clear()
+    try:
+        r = CliRunner().invoke(app, ["serve", "--port", str(_free_port())])
+        assert r.exit_code == 0, r.output
+        assert seen == [0]
+        assert get_settings().processes_for_search(1) == 0  # what serve_app computes from it
+    finally:
+        get_settings.cache_clear()

@@ -278,6 +278,7 @@ def serve(
     papers = store.estimate_papers()
     searchers = get_settings().processes_for_search(workers, papers)
     os.environ["COOLPAPERS_SEARCH_PROCESSES"] = str(searchers)
+    get_settings.cache_clear()  # one worker runs in this process: its serve_app reads it
     console.print(f"serving on http://{host}:{port}/  (~{papers} papers)")
     try:
         uvicorn.run(
