@@ -160,7 +160,7 @@ def test_serve_gives_its_worker_the_search_processes_it_chose(
 ) -> None:
     """One worker runs in serve's own process, whose settings were read before serve chose:
     the worker sees the choice made for the store's size (1M papers on 16 GB and 8 cores:
-    none), not a default that knows no size (which would be 4)."""
+    one), not a default that knows no size (which would be 4)."""
     import uvicorn
 
     from coolpapers import config
@@ -183,7 +183,7 @@ def test_serve_gives_its_worker_the_search_processes_it_chose(
     try:
         r = CliRunner().invoke(app, ["serve", "--port", str(_free_port())])
         assert r.exit_code == 0, r.output
-        assert seen == [0]
-        assert get_settings().processes_for_search(1) == 0  # what serve_app computes from it
+        assert seen == [1]
+        assert get_settings().processes_for_search(1) == 1  # what serve_app computes from it
     finally:
         get_settings.cache_clear()

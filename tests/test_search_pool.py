@@ -66,6 +66,31 @@ def test_a_search_process_answers_as_the_threads_do(
     assert "<script>alert(1)" not in pooled.get(URLS[-1]).text
 
 
+def test_related_papers_taste_and_feeds_are_asked_of_the_search_process(
+    clients: tuple[TestClient, TestClient, SearchPool],
+) -> None:
+    """Everything that needs the vectors is made there: the web process loads none."""
+    threads, pooled, _ = clients
+    pid = threads.get("/api/search?query=diffusion+model&show=1").json()["results"][0]["id"]
+    for u in (
+        f"/arxiv/related/{pid}",
+        f"/arxiv/related/{pid}?fragment=1",
+        f"/arxiv/related/{pid}/feed",
+        f"/api/related/{pid}",
+        "/arxiv/search/feed?query=language+models",
+        "/search/feed?query=graph+neural+network&from=2025",
+        "/arxiv/related/2309.99999",  # no such paper: the 404 page, made here
+    ):
+        a, b = threads.get(u), pooled.get(u)
+        assert (a.status_code, a.content) == (b.status_code, b.content), u
+    assert threads.get(f"/api/related/{pid}").json()["results"]
+    taste = {"ids": [pid, "2309.16354"], "keywords": ["diffusion"], "clicked": [pid]}
+    a, b = threads.post("/api/taste", json=taste), pooled.post("/api/taste", json=taste)
+    assert a.status_code == b.status_code == 200 and a.json() == b.json()
+    assert pooled.app.state.site.search._vectors is None  # type: ignore[attr-defined]
+    assert threads.app.state.site.search._vectors is not None  # type: ignore[attr-defined]
+
+
 def test_redirects_come_back_and_are_not_kept(
     clients: tuple[TestClient, TestClient, SearchPool],
 ) -> None:
@@ -103,14 +128,7 @@ def test_a_search_process_that_dies_is_replaced(
     pooled.get(URLS[0])
     (pid,) = pool.pids()
     renewed = pool.renewed
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # reaped by the pool's manager thread
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)  # seen by the next question: its socket has ended
     u = "/arxiv/search?query=protein+folding"  # not kept: asked of the pool
     r = pooled.get(u)
     assert r.status_code == 200 and r.content == threads.get(u).content
@@ -123,8 +141,12 @@ def test_a_search_process_that_dies_is_replaced(
         (-1, 1, 2, 2),  # one web process holds the machine: a search process per core
         (-1, 1, 4, 4),
         (-1, 1, 16, 4),  # each holds its own app and vectors: 4 at most
-        (-1, 2, 2, 0),  # two web processes hold the cores already
+        (-1, 2, 2, 1),  # the cores shared among the web processes, one at least
+        (-1, 4, 2, 1),
+        (-1, 2, 8, 4),
+        (-1, 3, 8, 2),
         (-1, 1, 1, 0),  # one core: the web process's own threads
+        (-1, 2, 1, 0),
         (3, 4, 2, 3),  # as set
         (0, 1, 8, 0),
     ],
@@ -139,20 +161,23 @@ def test_search_processes_by_default(
 
 
 @pytest.mark.parametrize(
-    ("memory_gb", "papers", "processes"),
+    ("memory_gb", "papers", "workers", "processes"),
     [
-        (24, 70_000, 4),  # this machine, the real sample: 4 fit in half of it
-        (24, 1_000_000, 2),  # 1M: ~5 GB each (measured 4.4-5), 2 in 12 GB
-        (16, 1_000_000, 0),  # only one would fit: it would search on one core, as threads do
-        (8, 70_000, 4),
+        (24, 70_000, 1, 4),  # this machine, the real sample: 4 fit in half of it
+        (24, 1_000_000, 1, 2),  # 1M: ~5 GB each (measured 4.4-5), 2 in 12 GB
+        (24, 1_000_000, 2, 1),  # two web processes: one each
+        # only one fits: it holds what the web process's threads would, so one all the same
+        (16, 1_000_000, 1, 1),
+        (8, 70_000, 1, 4),
     ],
 )
 def test_search_processes_fit_in_half_the_memory(
-    monkeypatch: pytest.MonkeyPatch, memory_gb: int, papers: int, processes: int
+    monkeypatch: pytest.MonkeyPatch, memory_gb: int, papers: int, workers: int, processes: int
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     monkeypatch.setattr(config, "_memory", lambda: memory_gb << 30)
-    assert Settings(database_url="sqlite:///x.db").processes_for_search(1, papers) == processes
+    s = Settings(database_url="sqlite:///x.db")
+    assert s.processes_for_search(workers, papers) == processes
     # set, it is as set
     s = Settings(database_url="sqlite:///x.db", search_processes=3)
     assert s.processes_for_search(1, papers) == 3

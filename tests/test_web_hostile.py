@@ -3,7 +3,9 @@ grows the page cache without bound, and is never a 500, on both backends."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
 from datetime import date
 
 import pytest
@@ -14,7 +16,7 @@ from coolpapers.search.query import parse
 from coolpapers.sources.arxiv.files import import_files
 from coolpapers.store import Store
 from coolpapers.web.app import create_app, page_key
-from coolpapers.web.cache import PageCache
+from coolpapers.web.cache import PageCache, page_headers
 from coolpapers.web.edge import MAX_BODY
 from tests.conftest import SAMPLE
 
@@ -118,7 +120,7 @@ class _Gen:
 
 
 def test_page_cache_is_bounded_in_bytes() -> None:
-    body = bytes(range(256)) * 400  # ~100 kB that gzip cannot shrink much
+    body = random.Random(0).randbytes(100_000)  # that gzip cannot shrink: kept as it is
     cache = PageCache(_Gen(), max_bytes=350_000)  # type: ignore[arg-type]
     sizes = []
     for n in range(10):
@@ -132,6 +134,21 @@ def test_page_cache_is_bounded_in_bytes() -> None:
     # a page bigger than the whole cache is served, not kept
     cache.store_page("/huge", body * 10, "text/html")
     assert cache.lookup("/huge") is None and cache.bytes <= cache.max_bytes
+
+
+def test_a_page_is_kept_gzipped_only() -> None:
+    """A page is held (and passed from a search process) as its gzip alone; a client that
+    does not take gzip gets the same bytes as rendered."""
+    cache = PageCache(_Gen())  # type: ignore[arg-type]
+    body = ("<div class='paper'>Attention is all you need</div>\n" * 2000).encode()
+    page = cache.store_page("/p", body, "text/html")
+    assert page.gzipped and cache.bytes == page.size < len(body) / 10
+    plain, headers = page_headers(page, "identity")
+    assert plain == body and (b"content-length", str(len(body)).encode()) in headers
+    zipped, headers = page_headers(page, "gzip, br")
+    assert gzip.decompress(zipped) == body and (b"content-encoding", b"gzip") in headers
+    small = cache.store_page("/s", b"<p>short</p>", "text/html")  # not worth compressing
+    assert not small.gzipped and page_headers(small, "gzip")[0] == b"<p>short</p>"
 
 
 # ---- (4) control characters are cleaned at the edge, the same on both engines ---------------

@@ -273,8 +273,8 @@ def serve(
     kick = _start_index(store, stop) if get_settings().search_index_in_serve else threading.Event()
     if watch:
         _start_watch(store, stop, kick)
-    # each worker's search processes (web/search_pool.py): none where several workers
-    # already hold the cores, fewer where the papers' vectors would not fit many times
+    # each worker's search processes (web/search_pool.py): the cores shared among the
+    # workers, fewer where the papers' vectors would not fit many times
     papers = store.estimate_papers()
     searchers = get_settings().processes_for_search(workers, papers)
     os.environ["COOLPAPERS_SEARCH_PROCESSES"] = str(searchers)

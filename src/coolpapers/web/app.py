@@ -51,6 +51,7 @@ from coolpapers.web.cache import Page, PageCache, PageCacheMiddleware, page_head
 from coolpapers.web.card_html import CardBody
 from coolpapers.web.cards import Cards
 from coolpapers.web.lookup import Lookup
+from coolpapers.web.search_pool import SearchFailed, unavailable
 from coolpapers.web.views import FeedItem
 
 if TYPE_CHECKING:  # the features' services, set on the site by their features
@@ -555,6 +556,8 @@ def create_app(
     app = FastAPI(title="coolpapers", docs_url=None, redoc_url=None, responses=edge.RESPONSES)
     app.state.site = site
     app.add_exception_handler(RequestValidationError, edge.validation_error)
+    # a search process died with the question twice (web/search_pool.py): a 503, not a 500
+    app.add_exception_handler(SearchFailed, unavailable)
     # the last added runs first: the edge cleans the query before the cache keys on it
     app.add_middleware(PageCacheMiddleware, cache=site.cache, key=page_key)
     app.add_middleware(edge.EdgeMiddleware)

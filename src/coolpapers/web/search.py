@@ -136,6 +136,19 @@ def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
         return default
 
 
+def search_args(q: Any, **kw: Any) -> tuple[str, dict[str, Any]]:
+    """Searcher.search's arguments for a search route's query parameters (read leniently:
+    a bad number is the default)."""
+    return q.get("query", "") or q.get("q", ""), {
+        "sort": q.get("sort", "relevance"),
+        "page": _int(q.get("page"), 1, 1, 1_000_000),
+        "mode": q.get("mode", "hybrid"),
+        "since": q.get("from"),
+        "until": q.get("to"),
+        **kw,
+    }
+
+
 def _number_warnings(q: Any) -> list[str]:
     """A notice for each of page= and show= that is not a whole number (the default is used)."""
     out = []
@@ -309,6 +322,15 @@ def build(site: Site) -> Parts:
 
     site.search_answer = search_answer
 
+    async def ask_searcher(name: str, *args: Any, **kw: Any) -> Any:
+        """`searcher.<name>(...)` for a route: in a search process where this web process
+        has them (web/search_pool.py: it then loads no vectors of its own), else in a
+        thread."""
+        pool = site.search_pool
+        if pool is not None:
+            return await pool.call(name, *args, **kw)
+        return await run_in_threadpool(getattr(searcher, name), *args, **kw)
+
     async def cached(request: Request, path: str) -> Response:
         """The cached answer of this request, else a new one, kept. Made in one call to a
         search thread (a hop to another thread is one more hand-over of the GIL under load)
@@ -327,15 +349,8 @@ def build(site: Site) -> Parts:
         return _respond(page, request)
 
     def run(q: Any, **kw: Any) -> Results:
-        res = searcher.search(
-            q.get("query", "") or q.get("q", ""),
-            sort=q.get("sort", "relevance"),
-            page=_int(q.get("page"), 1, 1, 1_000_000),
-            mode=q.get("mode", "hybrid"),
-            since=q.get("from"),
-            until=q.get("to"),
-            **kw,
-        )
+        query, kw = search_args(q, **kw)
+        res = searcher.search(query, **kw)
         res.warnings += _number_warnings(q)
         return res
 
@@ -410,7 +425,9 @@ def build(site: Site) -> Parts:
         async def search_feed(request: Request) -> Response:
             q = dict(request.query_params)
             q["sort"] = "date"
-            res = await run_in_threadpool(run, q, per_page=50, snippets=False, branch=branch)
+            query, kw = search_args(q, per_page=50, snippets=False, branch=branch)
+            res = await ask_searcher("search", query, **kw)
+            res.warnings += _number_warnings(q)
             # the feed changed when its newest entry did: a stable stamp for a stable result
             # (the store's last change, for an empty feed)
             stamps = [t for it in res.items if (t := it.paper.updated or it.paper.published)]
@@ -490,7 +507,7 @@ def build(site: Site) -> Parts:
         if pid not in found:
             msg = f"No paper {pid} here."
             return HTMLResponse(site.html("notfound.html", message=msg, suggestions=[]), 404)
-        return found[pid], await run_in_threadpool(searcher.related, pid)
+        return found[pid], await ask_searcher("related", pid)
 
     # before the page's route, whose {raw:path} would take "<id>/feed" for an id
     @r.get(
@@ -547,7 +564,7 @@ def build(site: Site) -> Parts:
             pid = _pid(raw)
         except views.NotFound as e:
             return JSONResponse({"error": str(e)}, 404)
-        items = await run_in_threadpool(searcher.related, pid)
+        items = await ask_searcher("related", pid)
         kws = await run_in_threadpool(searcher.keywords, [pid, *[i.paper.id for i in items]])
         return JSONResponse(
             {
@@ -559,7 +576,7 @@ def build(site: Site) -> Parts:
 
     @r.post("/api/taste")
     async def taste_api(body: TasteRequest) -> Response:
-        order = await run_in_threadpool(searcher.taste, body.ids, body.keywords, body.clicked)
+        order = await ask_searcher("taste", body.ids, body.keywords, body.clicked)
         return JSONResponse({"order": [{"id": pid, "score": s} for pid, s in order]})
 
     @r.get("/api/keywords")
