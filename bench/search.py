@@ -453,6 +453,13 @@ def main() -> None:
     indexer.catch_up_text_index(store)  # a real.db built before the text index existed
     used = getattr(s.keyword, "uses_index", lambda: False)()
     print(f"keyword engine: {type(s.keyword).__name__} (text index in use: {used})")
+    # the HNSW the site searches above EXACT_LIMIT papers, not the exact scan that answers
+    # while it builds in the background (and a build still running at exit aborts Python)
+    t = time.perf_counter()
+    while len(s.vectors) > s.vectors.exact_limit and s.vectors.hnsw is None:
+        time.sleep(0.5)
+    how = s.vectors.hnsw_from or "none"
+    print(f"vectors: {len(s.vectors)}, HNSW {how} in {time.perf_counter() - t:.0f} s")
     for mode in ("keyword", "hybrid"):
         known_item(s, papers, words, mode)
     sort_totals(s, [p.title for p in papers] + words + topical)

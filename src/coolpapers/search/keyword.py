@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, text
 from coolpapers.records import Paper
 from coolpapers.search.query import Query, Term
 from coolpapers.sources import registry
-from coolpapers.store import Store
+from coolpapers.store import Store, driver
 
 if TYPE_CHECKING:
     from coolpapers.config import Settings
@@ -252,13 +252,13 @@ class KeywordEngine:
         """`ids` in the date order of a search (newest first), one page of them."""
         if not ids:
             return []
-        stmt = text(
+        sql = (
             "SELECT d.paper_id FROM search_docs d WHERE d.paper_id IN :ids "
             "ORDER BY d.day DESC NULLS LAST, d.docid DESC LIMIT :lim OFFSET :off"
-        ).bindparams(bindparam("ids", expanding=True))
+        )
         params = {"ids": list(ids), "lim": limit, "off": offset}
         with self.store.connect() as conn:
-            return list(conn.execute(stmt, params).scalars())
+            return list(driver.execute(conn, sql, params).scalars())
 
     def matching_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
         """Those of `ids` that the whole query matches (words, filters and exclusions),
@@ -275,11 +275,9 @@ class KeywordEngine:
             where.insert(0, self._matches_row("m"))
         frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
         cond = " AND ".join(["d.paper_id IN :ids", *where])
-        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}")
         with self.store.connect() as conn:
-            return set(
-                conn.execute(stmt.bindparams(bindparam("ids", expanding=True)), params).scalars()
-            )
+            sql = f"SELECT d.paper_id FROM {frm} WHERE {cond}"
+            return set(driver.execute(conn, sql, params).scalars())
 
     def filter_ids(self, q: Query, ids: Sequence[str]) -> set[str]:
         """Those of `ids` that pass the query's filters and exclusions (for semantic hits)."""
@@ -289,11 +287,9 @@ class KeywordEngine:
         where, need_papers = self._filters(q, params)
         frm = "search_docs d" + (" JOIN papers p ON p.id = d.paper_id" if need_papers else "")
         cond = " AND ".join(["d.paper_id IN :ids", *where])
-        stmt = text(f"SELECT d.paper_id FROM {frm} WHERE {cond}").bindparams(
-            bindparam("ids", expanding=True)
-        )
         with self.store.connect() as conn:
-            return set(conn.execute(stmt, params).scalars())
+            sql = f"SELECT d.paper_id FROM {frm} WHERE {cond}"
+            return set(driver.execute(conn, sql, params).scalars())
 
     def score_ids(self, terms: Sequence[Term], ids: Sequence[str]) -> dict[str, float]:
         """Relevance of each of `ids` to any of `terms` (the ❤ sort's keyword half)."""
@@ -309,10 +305,8 @@ class KeywordEngine:
             return {pid: float(s) for pid, s in conn.execute(stmt, params)}
 
     def docids(self, conn: Connection, ids: Sequence[str]) -> dict[str, int]:
-        stmt = text("SELECT paper_id, docid FROM search_docs WHERE paper_id IN :ids").bindparams(
-            bindparam("ids", expanding=True)
-        )
-        return dict(conn.execute(stmt, {"ids": list(ids)}).all())  # type: ignore[arg-type]
+        sql = "SELECT paper_id, docid FROM search_docs WHERE paper_id IN :ids"
+        return dict(driver.execute(conn, sql, {"ids": list(ids)}).all())  # type: ignore[arg-type]
 
 
 def _sources(q: Query, params: dict[str, Any]) -> list[str]:

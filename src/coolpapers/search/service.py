@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import bindparam, text
 
 from coolpapers.records import Paper
 from coolpapers.search.embed import Embedder, default_embedder
@@ -35,7 +34,7 @@ from coolpapers.search.query import BRANCHES, Query, Term, parse, shown
 from coolpapers.search.vectors import VectorIndex
 from coolpapers.sources import registry
 from coolpapers.sources.base import BadId
-from coolpapers.store import Store
+from coolpapers.store import Store, driver
 
 log = logging.getLogger("coolpapers.search")
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
@@ -406,22 +405,18 @@ class Searcher:
         words = sorted({w.lower() for w in q.words()})
         if not words:
             return False
-        stmt = text("SELECT 1 FROM search_df WHERE term IN :w LIMIT 1").bindparams(
-            bindparam("w", expanding=True)
-        )
         with self.store.connect() as conn:
-            return conn.execute(stmt, {"w": words}).first() is not None
+            sql = "SELECT 1 FROM search_df WHERE term IN :w LIMIT 1"
+            return driver.execute(conn, sql, {"w": words}).first() is not None
 
     # ---- related papers (the [REL] button) -------------------------------------------------
 
     def keywords(self, paper_ids: Sequence[str]) -> dict[str, list[str]]:
         if not paper_ids:
             return {}
-        stmt = text(
-            "SELECT paper_id, keywords FROM search_keywords WHERE paper_id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True))
         with self.store.connect() as conn:
-            rows = conn.execute(stmt, {"ids": list(paper_ids)}).all()
+            sql = "SELECT paper_id, keywords FROM search_keywords WHERE paper_id IN :ids"
+            rows = driver.execute(conn, sql, {"ids": list(paper_ids)}).all()
         return {pid: [k for k in kws.split("; ") if k] for pid, kws in rows}
 
     def related(

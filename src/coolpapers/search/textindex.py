@@ -38,7 +38,7 @@ import tantivy
 from sqlalchemy import URL, Connection, bindparam, text
 
 from coolpapers.config import Settings, get_settings
-from coolpapers.store import Store
+from coolpapers.store import Store, driver
 
 log = logging.getLogger("coolpapers.search")
 
@@ -369,7 +369,5 @@ def ids(conn: Connection, docids: Sequence[int]) -> dict[int, str]:
     """docid -> paper id."""
     if not docids:
         return {}
-    stmt = text("SELECT docid, paper_id FROM search_docs WHERE docid IN :d").bindparams(
-        bindparam("d", expanding=True)
-    )
-    return {int(d): p for d, p in conn.execute(stmt, {"d": list(docids)})}
+    sql = "SELECT docid, paper_id FROM search_docs WHERE docid IN :d"
+    return {int(d): p for d, p in driver.execute(conn, sql, {"d": list(docids)})}

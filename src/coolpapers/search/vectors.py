@@ -72,9 +72,14 @@ ADD_THREADS = 1
 
 
 def new_hnsw(dim: int = DIM) -> Index:
-    # cosine over float16 storage, 16 links per node: recall ~0.99 at top-10 here
+    # cosine over bfloat16 storage, 16 links per node: recall ~0.99 at top-10 here. bf16
+    # rather than f16 (the database's): the same memory and recall, at 70k papers 0.56-0.61
+    # ms a search of 100 against 0.84-0.92 (the HNSW was 8.5 % of a search process's CPU
+    # under load) and a build of 13-15 s against 18; similarities
+    # within 0.0007 of the exact ones (300 real vectors with noise, against the exact scan).
+    # An index saved with f16 still loads (the file says its type).
     return Index(
-        ndim=dim, metric="cos", dtype="f16", connectivity=16, expansion_search=EXPANSION_SEARCH
+        ndim=dim, metric="cos", dtype="bf16", connectivity=16, expansion_search=EXPANSION_SEARCH
     )
 
 

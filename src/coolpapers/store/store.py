@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, RowMapping, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coolpapers.records import Batch, Kind, Paper, clean
-from coolpapers.store import venues
+from coolpapers.store import driver, venues
+from coolpapers.store.driver import as_date, as_datetime
 from coolpapers.store.engine import make_engine, migrate
 from coolpapers.store.schema import announcements, day_counts, papers, state
 from coolpapers.texmarkup import accents_to_unicode
@@ -297,7 +298,7 @@ class Store:
                 f"WHERE paper_id IN ({', '.join('?' * len(part))})"
             )
             for c, d, p, k in conn.exec_driver_sql(self._sql(sql), tuple(part)):
-                key = (c, _as_date(d), p)
+                key = (c, as_date(d), p)
                 if key in new:
                     old[key] = k
         deltas: dict[tuple[str, date], tuple[int, int]] = {}
@@ -407,7 +408,7 @@ class Store:
         out: dict[str, Paper] = {}
         with self.connect() as conn:
             for i in range(0, len(ids), 500):
-                rows = conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + 500])))
+                rows = driver.execute(conn, _PAPERS, {"ids": ids[i : i + 500]})
                 for r in rows.mappings():
                     out[r["id"]] = _paper(r)
         return out
@@ -454,12 +455,12 @@ class Store:
             .order_by(day_counts.c.day)
         )
         with self.connect() as conn:
-            return [_as_date(d) for (d,) in conn.execute(q)]
+            return [as_date(d) for (d,) in conn.execute(q)]
 
     def all_days(self) -> list[date]:
         q = select(day_counts.c.day).group_by(day_counts.c.day).order_by(day_counts.c.day)
         with self.connect() as conn:
-            return [_as_date(d) for (d,) in conn.execute(q)]
+            return [as_date(d) for (d,) in conn.execute(q)]
 
     def category_counts(self) -> dict[str, int]:
         """Papers per category (first listings: new + cross), for the home page."""
@@ -498,7 +499,7 @@ class Store:
                     f"SELECT id, {column} FROM papers "
                     f"WHERE id IN ({', '.join('?' * len(part))}) AND {column} IS NOT NULL"
                 )
-                out.update({p: _as_date(d) for p, d in conn.exec_driver_sql(self._sql(sql), part)})
+                out.update({p: as_date(d) for p, d in conn.exec_driver_sql(self._sql(sql), part)})
         return out
 
     def estimate_papers(self) -> int:
@@ -583,10 +584,6 @@ def _naive(dt: datetime | None) -> datetime | None:
     return dt.astimezone(UTC).replace(tzinfo=None)
 
 
-def _as_date(v: date | str) -> date:
-    return v if isinstance(v, date) else date.fromisoformat(v)
-
-
 def _last_per_id(rows: list[PaperRow]) -> list[PaperRow]:
     """One row per id (ON CONFLICT may not touch a row twice in one statement on PostgreSQL):
     the highest version wins, later rows win ties."""
@@ -611,6 +608,10 @@ def _id_key(pid: str) -> tuple[int, str]:
     return (1, pid) if "/" in pid else (0, pid)
 
 
+# Store.papers: every column, by the driver (store/driver.py: a search page's cards)
+_PAPERS = f"SELECT {', '.join(c.name for c in papers.c)} FROM papers WHERE id IN :ids"
+
+
 def _paper(m: RowMapping) -> Paper:
     return Paper(
         id=m["id"],
@@ -623,8 +624,8 @@ def _paper(m: RowMapping) -> Paper:
         journal_ref=m["journal_ref"],
         doi=m["doi"],
         license=m["license"],
-        published=m["published"],
-        updated=m["updated"],
+        published=as_datetime(m["published"]),
+        updated=as_datetime(m["updated"]),
         source=m["source"],
         extra=json.loads(m["extra"]) if m["extra"] else {},
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from coolpapers.records import Listing
+from coolpapers.store.driver import as_date
 
 if TYPE_CHECKING:
     from coolpapers.store.store import Store
@@ -335,16 +336,12 @@ def _edition(row: Sequence[Any]) -> Edition:
         c,
         e,
         s,
-        _as_date(d) if d is not None else None,
+        as_date(d) if d is not None else None,
         a if isinstance(a, datetime) else datetime.fromisoformat(a),
         listed,
         total,
         tuple(Group(*g) for g in json.loads(groups)),
     )
-
-
-def _as_date(v: date | str) -> date:
-    return v if isinstance(v, date) else date.fromisoformat(v)
 
 
 def _edition_order(x: Edition) -> tuple[str, date, str]:
