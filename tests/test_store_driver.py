@@ -1,0 +1,74 @@
+"""store/driver.py: reads of a list of keys run by the driver answer what SQLAlchemy's
+expanding parameters answered, on both backends, and papers read that way are the same
+papers (dates included: SQLite gives them as text)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, select, text
+
+from coolpapers.records import Batch, Paper
+from coolpapers.store import Store, driver
+from coolpapers.store.schema import papers
+from coolpapers.store.store import _paper
+
+
+def _paper_of(n: int, **kw: object) -> Paper:
+    return Paper(
+        id=f"2401.{n:05d}",
+        version=1,
+        title=f"Paper {n} at 100% (50%_off)",
+        authors=["Ada Lovelace", "Émile Borel"],
+        abstract="Our method: a::b casts and :colons in text.",
+        categories=["cs.LG", "stat.ML"],
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_lists_are_read_as_sqlalchemy_read_them(store: Store) -> None:
+    when = datetime(2024, 1, 5, 17, 59, 59, 120000)
+    store.write(
+        Batch(
+            papers=[
+                _paper_of(n, published=when if n % 2 else None, updated=when) for n in range(1, 8)
+            ]
+        )
+    )
+    ids = [f"2401.{n:05d}" for n in (1, 2, 3, 99)]
+    with store.connect() as conn:
+        old = {
+            r["id"]: _paper(r)
+            for r in conn.execute(select(papers).where(papers.c.id.in_(ids))).mappings()
+        }
+    new = store.papers(ids)
+    assert new == old and sorted(new) == ids[:3]
+    assert new["2401.00001"].published == when and new["2401.00002"].published is None
+    assert isinstance(new["2401.00002"].updated, datetime)
+
+    sql = "SELECT id FROM papers WHERE id IN :ids AND title LIKE :t AND id NOT IN :no"
+    stmt = text(sql).bindparams(bindparam("ids", expanding=True), bindparam("no", expanding=True))
+    a, b, c = ids[:3]
+    for params, want in (
+        ({"ids": ids, "t": "%100%%", "no": [b]}, [a, c]),  # a literal % in a parameter
+        ({"ids": tuple(ids), "t": "%", "no": (c,)}, [a, b]),
+        ({"ids": ids, "t": "Paper%", "no": []}, [a, b, c]),  # NOT IN nothing: every row
+        ({"ids": [], "t": "%", "no": ids}, []),  # IN nothing: no row
+    ):
+        with store.connect() as conn:
+            assert sorted(driver.execute(conn, sql, params).scalars()) == want, params
+            if params["ids"] and params["no"]:  # (SQLAlchemy's empty list fails on psycopg)
+                assert sorted(conn.execute(stmt, params).scalars()) == want
+    # a literal % and a cast in the statement itself, beside a parameter
+    cast = "::text" if store.dialect == "postgresql" else ""
+    sql = f"SELECT id{cast} FROM papers WHERE title LIKE '%100%%' AND id IN :ids ORDER BY id"
+    with store.connect() as conn:
+        assert list(driver.execute(conn, sql, {"ids": ids}).scalars()) == ids[:3]
+
+
+def test_dates_are_read_as_dates() -> None:
+    assert driver.as_date("2024-02-29") == date(2024, 2, 29)
+    assert driver.as_date(date(2024, 2, 29)) == date(2024, 2, 29)
+    assert driver.as_datetime("2024-05-01 17:59:59.000000") == datetime(2024, 5, 1, 17, 59, 59)
+    assert driver.as_datetime("2024-05-01T17:59:59") == datetime(2024, 5, 1, 17, 59, 59)
+    assert driver.as_datetime(None) is None
