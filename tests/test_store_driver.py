@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
 
 from coolpapers.records import Batch, Paper
 from coolpapers.store import Store, driver
@@ -56,14 +58,44 @@ def test_lists_are_read_as_sqlalchemy_read_them(store: Store) -> None:
         ({"ids": [], "t": "%", "no": ids}, []),  # IN nothing: no row
     ):
         with store.connect() as conn:
-            assert sorted(driver.execute(conn, sql, params).scalars()) == want, params
+            assert sorted(driver.column(conn, sql, params)) == want, params
             if params["ids"] and params["no"]:  # (SQLAlchemy's empty list fails on psycopg)
                 assert sorted(conn.execute(stmt, params).scalars()) == want
     # a literal % and a cast in the statement itself, beside a parameter
     cast = "::text" if store.dialect == "postgresql" else ""
     sql = f"SELECT id{cast} FROM papers WHERE title LIKE '%100%%' AND id IN :ids ORDER BY id"
     with store.connect() as conn:
-        assert list(driver.execute(conn, sql, {"ids": ids}).scalars()) == ids[:3]
+        assert driver.column(conn, sql, {"ids": ids}) == ids[:3]
+
+
+def test_an_error_is_sqlalchemys(store: Store) -> None:
+    """A failing statement raises as SQLAlchemy raises (the site's handlers know its
+    errors), and the connection is still usable after it."""
+    with store.connect() as conn, pytest.raises(DBAPIError):
+        driver.rows(conn, "SELECT no_such_column FROM papers WHERE id IN :ids", {"ids": ["x"]})
+    with store.connect() as conn:
+        assert driver.rows(conn, "SELECT id FROM papers WHERE id IN :ids", {"ids": ["x"]}) == []
+
+
+def test_a_lost_connection_is_dropped(store: Store) -> None:
+    """A connection the server lost mid-use raises SQLAlchemy's error marked as such and is
+    not handed out again: the next read gets a live one."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    import psycopg
+
+    sql = "SELECT id FROM papers WHERE id IN :ids"
+    url = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with store.reading(), store.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with psycopg.connect(url, autocommit=True) as k:
+            k.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(DBAPIError) as lost:
+            driver.rows(conn, sql, {"ids": ["x"]})
+    assert lost.value.connection_invalidated
+    for _ in range(3):  # the pool's other connections and new ones: all alive
+        with store.reading(), store.connect() as conn:
+            assert driver.rows(conn, sql, {"ids": ["x"]}) == []
 
 
 def test_dates_are_read_as_dates() -> None:

@@ -407,7 +407,7 @@ class Searcher:
             return False
         with self.store.connect() as conn:
             sql = "SELECT 1 FROM search_df WHERE term IN :w LIMIT 1"
-            return driver.execute(conn, sql, {"w": words}).first() is not None
+            return bool(driver.rows(conn, sql, {"w": words}))
 
     # ---- related papers (the [REL] button) -------------------------------------------------
 
@@ -416,7 +416,7 @@ class Searcher:
             return {}
         with self.store.connect() as conn:
             sql = "SELECT paper_id, keywords FROM search_keywords WHERE paper_id IN :ids"
-            rows = driver.execute(conn, sql, {"ids": list(paper_ids)}).all()
+            rows = driver.rows(conn, sql, {"ids": list(paper_ids)})
         return {pid: [k for k in kws.split("; ") if k] for pid, kws in rows}
 
     def related(

@@ -370,4 +370,4 @@ def ids(conn: Connection, docids: Sequence[int]) -> dict[int, str]:
     if not docids:
         return {}
     sql = "SELECT docid, paper_id FROM search_docs WHERE docid IN :d"
-    return {int(d): p for d, p in driver.execute(conn, sql, {"d": list(docids)})}
+    return {int(d): p for d, p in driver.rows(conn, sql, {"d": list(docids)})}

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, RowMapping, Table, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coolpapers.records import Batch, Kind, Paper, clean
@@ -408,9 +409,8 @@ class Store:
         out: dict[str, Paper] = {}
         with self.connect() as conn:
             for i in range(0, len(ids), 500):
-                rows = driver.execute(conn, _PAPERS, {"ids": ids[i : i + 500]})
-                for r in rows.mappings():
-                    out[r["id"]] = _paper(r)
+                for r in driver.rows(conn, _PAPERS, {"ids": ids[i : i + 500]}):
+                    out[r[0]] = _paper(dict(zip(_PAPER_COLUMNS, r, strict=True)))
         return out
 
     def listing_entries(
@@ -609,10 +609,11 @@ def _id_key(pid: str) -> tuple[int, str]:
 
 
 # Store.papers: every column, by the driver (store/driver.py: a search page's cards)
-_PAPERS = f"SELECT {', '.join(c.name for c in papers.c)} FROM papers WHERE id IN :ids"
+_PAPER_COLUMNS = tuple(c.name for c in papers.c)
+_PAPERS = f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers WHERE id IN :ids"
 
 
-def _paper(m: RowMapping) -> Paper:
+def _paper(m: Mapping[str, Any]) -> Paper:
     return Paper(
         id=m["id"],
         version=m["version"],
