@@ -68,10 +68,11 @@ class Terms:
         prefixes = {s[: max(2, len(s) - 3)] for s in by_first}
         prefixes.update(s[0] + "y" for s in by_first if len(s) == 3 and s.endswith("ie"))
         alternatives = "|".join(sorted(map(re.escape, prefixes), key=len, reverse=True))
-        # the lookahead first: a position whose letter begins no prefix is passed over
-        # before the lookbehind and the alternatives are tried (a fifth of the scan's time)
-        firsts = "".join(sorted({re.escape(p[0]) for p in prefixes}))
-        pattern = re.compile(f"(?=[{firsts}])(?<![a-z0-9])(?:{alternatives})[a-z0-9]*")
+        # no lookbehind for the word's start: a pattern that begins with its alternatives
+        # lets the regex engine skip to the positions of their first letters; a match inside
+        # a word is dropped after (_candidates). 0.40 against 0.55 ms a page of 25 abstracts
+        # (200 real queries, interleaved runs), the same candidates
+        pattern = re.compile(f"(?:{alternatives})[a-z0-9]*")
         return cls(tuple(terms), by_first, pattern)
 
 
@@ -142,7 +143,12 @@ def _candidates(text: str, terms: Terms) -> list[tuple[int, int]]:
     """(start, end) of the words of `text` that could stem to a first stem of `terms`."""
     if terms.candidates is None or not text.isascii():
         return [m.span() for m in _WORD.finditer(text)]
-    return [m.span() for m in terms.candidates.finditer(text.lower())]
+    low = text.lower()
+    return [
+        m.span()
+        for m in terms.candidates.finditer(low)
+        if not (a := m.start()) or not low[a - 1].isalnum()  # the word's start
+    ]
 
 
 def _formulas(text: str) -> list[tuple[int, int]]:
@@ -199,33 +205,44 @@ def _window(text: str, hits: list[Hit]) -> int:
     """Where the best WINDOW characters start, as FTS5's snippet() picks its words: the
     stretch with the most distinct query terms, then the most matches, wholly in it; it
     starts a little before a hit (LEAD), or at the start of the hit's sentence with a
-    bonus (more at the text's start); the earliest of the best. One sweep over the hits."""
+    bonus (more at the text's start); the earliest of the best. One sweep over the hits.
+    (Comparisons rather than min() and max(): a page of a common word's results has ~20
+    hits an abstract, and this was the snippets' largest part.)"""
     last = len(text) - WINDOW
     if last <= 0 or not hits:
         return 0
     sentences = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
     options: dict[int, int] = {}  # where a window may start -> its bonus
     for i, j, _ in hits:
-        at = min(max(0, i - LEAD), last)
-        options.setdefault(at, 0)
+        at = i - LEAD
+        at = 0 if at < 0 else last if at > last else at
+        if at not in options:
+            options[at] = 0
         s = sentences[bisect_right(sentences, i) - 1]  # the sentence the hit is in
         if j - s <= WINDOW:  # ... when the hit still fits in a window from its start
-            s = min(s, last)
-            options[s] = max(options.get(s, 0), _FIRST if s == 0 else _SENTENCE)
+            if s > last:
+                s = last
+            bonus = _FIRST if s == 0 else _SENTENCE
+            if options.get(s, 0) < bonus:
+                options[s] = bonus
     counts: dict[int, int] = {}
+    n = len(hits)
     lo = hi = 0
     best, best_at = -1, 0
     for at in sorted(options):
-        while lo < len(hits) and hits[lo][0] < at:  # hits before the window leave it
+        while lo < n and hits[lo][0] < at:  # hits before the window leave it
             if lo < hi:
-                n = hits[lo][2]
-                counts[n] -= 1
-                if not counts[n]:
-                    del counts[n]
+                t = hits[lo][2]
+                counts[t] -= 1
+                if not counts[t]:
+                    del counts[t]
             lo += 1
-        hi = max(hi, lo)
-        while hi < len(hits) and hits[hi][1] <= at + WINDOW:  # hits within it come in
-            counts[hits[hi][2]] = counts.get(hits[hi][2], 0) + 1
+        if hi < lo:
+            hi = lo
+        end = at + WINDOW
+        while hi < n and hits[hi][1] <= end:  # hits within it come in
+            t = hits[hi][2]
+            counts[t] = counts.get(t, 0) + 1
             hi += 1
         distinct = len(counts)
         score = distinct * _DISTINCT + (hi - lo - distinct) * _AGAIN + options[at]
