@@ -61,6 +61,14 @@ def test_lists_are_read_as_sqlalchemy_read_them(store: Store) -> None:
             assert sorted(driver.column(conn, sql, params)) == want, params
             if params["ids"] and params["no"]:  # (SQLAlchemy's empty list fails on psycopg)
                 assert sorted(conn.execute(stmt, params).scalars()) == want
+    # numbers, and one statement whatever the list's length on PostgreSQL (an array)
+    years = "SELECT id FROM papers WHERE version IN :v AND id IN :ids ORDER BY id"
+    with store.connect() as conn:
+        assert driver.column(conn, years, {"v": [1, 2], "ids": ids}) == ids[:3]
+        assert driver.column(conn, years, {"v": (2, 3, 4), "ids": ids}) == []
+    shapes = {driver._rewrite(years, store.dialect == "sqlite", ((k, n), ("v", 1)))[0]
+              for k, n in (("ids", 1), ("ids", 4), ("ids", 9))}  # fmt: skip
+    assert len(shapes) == (1 if store.dialect == "postgresql" else 3)
     # a literal % and a cast in the statement itself, beside a parameter
     cast = "::text" if store.dialect == "postgresql" else ""
     sql = f"SELECT id{cast} FROM papers WHERE title LIKE '%100%%' AND id IN :ids ORDER BY id"
