@@ -492,14 +492,11 @@ class Store:
 
     def _listed_days(self, ids: Sequence[str], column: str) -> dict[str, date]:
         out: dict[str, date] = {}
+        sql = f"SELECT id, {column} FROM papers WHERE id IN :ids AND {column} IS NOT NULL"
         with self.connect() as conn:
             for i in range(0, len(ids), 500):
-                part = tuple(ids[i : i + 500])
-                sql = (
-                    f"SELECT id, {column} FROM papers "
-                    f"WHERE id IN ({', '.join('?' * len(part))}) AND {column} IS NOT NULL"
-                )
-                out.update({p: as_date(d) for p, d in conn.exec_driver_sql(self._sql(sql), part)})
+                rows = driver.rows(conn, sql, {"ids": ids[i : i + 500]})
+                out.update({p: as_date(d) for p, d in rows})
         return out
 
     def estimate_papers(self) -> int:

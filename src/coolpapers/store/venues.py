@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from coolpapers.records import Listing
+from coolpapers.store import driver
 from coolpapers.store.driver import as_date
 
 if TYPE_CHECKING:
@@ -259,14 +260,13 @@ def placements(store: Store, keys: Sequence[str]) -> dict[str, list[tuple[str, s
     """Where each of `keys` is listed: [(collection, edition, group)], accepted listings
     only, for a card's subjects line ("ACL.2024 - Long")."""
     out: dict[str, list[tuple[str, str, str]]] = {}
+    sql = (
+        "SELECT paper_id, collection, edition, grp FROM venue_listings "
+        "WHERE paper_id IN :ids AND status = ''"
+    )
     with store.connect() as conn:
         for i in range(0, len(keys), 500):
-            part = tuple(keys[i : i + 500])
-            sql = (
-                "SELECT paper_id, collection, edition, grp FROM venue_listings "
-                f"WHERE paper_id IN ({', '.join('?' * len(part))}) AND status = ''"
-            )
-            for pid, c, e, g in conn.exec_driver_sql(store._sql(sql), part):
+            for pid, c, e, g in driver.rows(conn, sql, {"ids": keys[i : i + 500]}):
                 out.setdefault(pid, []).append((c, e, g))
     for v in out.values():
         v.sort()
@@ -315,14 +315,10 @@ def _new_links(store: Store, conn: Connection, rows: dict[tuple[str, str], str])
 def linked(store: Store, keys: Sequence[str]) -> dict[str, list[str]]:
     """The other versions of each of `keys` that has any (venue <-> arXiv), sorted."""
     out: dict[str, list[str]] = {}
+    sql = "SELECT paper_id, other_id FROM paper_links WHERE paper_id IN :ids"
     with store.connect() as conn:
         for i in range(0, len(keys), 500):
-            part = tuple(keys[i : i + 500])
-            sql = (
-                "SELECT paper_id, other_id FROM paper_links "
-                f"WHERE paper_id IN ({', '.join('?' * len(part))})"
-            )
-            for a, b in conn.exec_driver_sql(store._sql(sql), part):
+            for a, b in driver.rows(conn, sql, {"ids": keys[i : i + 500]}):
                 out.setdefault(a, []).append(b)
     for v in out.values():
         v.sort()
