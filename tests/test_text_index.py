@@ -104,6 +104,32 @@ def test_matches_among_a_few_ids_agree(tv: TantivyKeywordEngine) -> None:
         assert tv.matching_ids(parse(q), ids) == tv.sql.matching_ids(parse(q), ids), q
 
 
+def test_an_answer_checks_the_index_once(
+    tv: TantivyKeywordEngine, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everything one answer asks of the index (its ranking, which neighbours match) is
+    checked once against the store (Store.reading: one connection); a new answer again."""
+    checks: list[object] = []
+    holds = textindex.holds_everything
+
+    def counted(conn, name):  # type: ignore[no-untyped-def]
+        checks.append(conn)
+        return holds(conn, name)
+
+    monkeypatch.setattr(textindex, "holds_everything", counted)
+    _, ids = _all(tv, "learning")
+    checks.clear()
+    for _ in range(2):
+        with store.reading():
+            _all(tv, "quantum")
+            assert tv.matching_ids(parse("learning"), ids[:20]) == set(ids[:20])
+    assert len(checks) == 2 and checks[0] is not checks[1]
+    checks.clear()
+    _all(tv, "quantum")  # outside an answer: each read checks
+    _all(tv, "quantum")
+    assert len(checks) == 2
+
+
 def _title(store: Store, pid: str, title: str) -> None:
     with store.engine.begin() as c:
         c.execute(text("UPDATE papers SET title = :t WHERE id = :i"), {"t": title, "i": pid})

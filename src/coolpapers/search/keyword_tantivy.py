@@ -46,6 +46,8 @@ class TantivyKeywordEngine(KeywordEngine):
         self._index: tantivy.Index | None = None
         self._name: str | None = None  # the build open in _index
         self._stamp: float = -1.0  # current.json's mtime when last read
+        # (the connection, the index, its searcher) of the last check: see _searcher
+        self._last: tuple[object, tantivy.Index, tantivy.Searcher] | None = None
         self._stem = textindex.analyzer().analyze  # the index's words, for the snippets
 
     # ---- the index, when it holds everything ------------------------------------------------
@@ -70,10 +72,17 @@ class TantivyKeywordEngine(KeywordEngine):
         if index is None or name is None:
             return None
         with self.store.connect() as conn:
+            # once per answer: a search page asks here two or three times, each time with the
+            # connection its answer holds (Store.reading), and its data do not change meanwhile
+            last = self._last
+            if last is not None and last[0] is conn and last[1] is index:
+                return index, last[2]
             if not textindex.holds_everything(conn, name):
                 return None
-        index.reload()  # the writer's last commit (cheap when there is none)
-        return index, index.searcher()
+            index.reload()  # the writer's last commit (cheap when there is none)
+            searcher = index.searcher()
+            self._last = (conn, index, searcher)
+        return index, searcher
 
     def _ready(self, q: Query) -> tuple[tantivy.Index, tantivy.Searcher, tantivy.Query] | None:
         """`q` compiled for the index, or None: the SQL engine answers it (the index lacks a
