@@ -18,14 +18,14 @@ manager thread and its queue's feeder thread: three hand-overs of the web proces
 answer, which cost it 1.8 ms of CPU a page under load (stop 31). A process answers one
 question at a time; a question waits for the first process free.
 
-On by default where one web process holds the machine (`serve` with one worker, the
-SQLite default: `Settings.search_processes`); with several workers their processes are
-the cores' already. A process that dies (killed, out of memory) is seen at once (its socket
-ends): it is replaced and the question asked once more of another; a second failure is a
-503, never a 500. [REL], the ❤ order and search feeds are asked of the search processes too
-(`call`): the web process then holds no vectors of its own. A web process that dies ends
-every socket too, and its search processes leave when they next read (no process is left
-behind, whatever killed the web process).
+On by default wherever there are two cores or more (`Settings.search_processes`): the
+cores shared among `serve`'s web processes, one each at least (one web process on 2 cores,
+the SQLite default, has 2; `--workers 2` one each). A process that dies (killed, out of
+memory) is seen at once (its socket ends): it is replaced and the question asked once more
+of another; a second failure is a 503, never a 500. [REL], the ❤ order and search feeds are
+asked of the search processes too (`call`): the web process then holds no vectors of its
+own. A web process that dies ends every socket too, and its search processes leave when they
+next read (no process is left behind, whatever killed the web process).
 """
 
 from __future__ import annotations
