@@ -362,9 +362,9 @@ class Store:
             self._set_state(conn, key, value)
 
     def get_state(self, key: str, default: str | None = None) -> str | None:
-        with self.connect() as conn:
-            v = conn.exec_driver_sql(self._sql(_GET_STATE), (key,)).scalar()
-        return default if v is None else v
+        with self.connect() as conn:  # (the data's generation: read by every new search)
+            got = driver.rows(conn, _GET_STATE, {"k": key})
+        return default if not got or got[0][0] is None else got[0][0]
 
     def reserve_slot(self, key: str, interval: float) -> float:
         """Reserve the next request slot of a shared pace and return its time (unix seconds).
@@ -563,8 +563,6 @@ WHERE id = ? AND (first_listed IS NULL OR first_listed > ? OR last_listed < ?)
 _SET_STATE = """
 INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
-_GET_STATE = "SELECT value FROM state WHERE key = ?"
-
 # Concurrent writers of the same announcement could both count it; ingestion runs one writer
 # per source, and `coolpapers import` of the same files again adds nothing.
 _ADD_DAY_COUNTS = """
@@ -605,6 +603,7 @@ def _id_key(pid: str) -> tuple[int, str]:
     return (1, pid) if "/" in pid else (0, pid)
 
 
+_GET_STATE = "SELECT value FROM state WHERE key = :k"
 # Store.papers: every column, by the driver (store/driver.py: a search page's cards)
 _PAPER_COLUMNS = tuple(c.name for c in papers.c)
 _PAPERS = f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers WHERE id IN :ids"
