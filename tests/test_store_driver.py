@@ -69,6 +69,11 @@ def test_lists_are_read_as_sqlalchemy_read_them(store: Store) -> None:
     shapes = {driver._rewrite(years, store.dialect == "sqlite", ((k, n), ("v", 1)))[0]
               for k, n in (("ids", 1), ("ids", 4), ("ids", 9))}  # fmt: skip
     assert len(shapes) == (1 if store.dialect == "postgresql" else 3)
+    # a literal % in a statement with no parameter at all
+    with store.connect() as conn:
+        assert driver.rows(conn, "SELECT count(*) FROM papers WHERE title LIKE '%100%'", {}) == [
+            (7,)
+        ]
     # a literal % and a cast in the statement itself, beside a parameter
     cast = "::text" if store.dialect == "postgresql" else ""
     sql = f"SELECT id{cast} FROM papers WHERE title LIKE '%100%%' AND id IN :ids ORDER BY id"

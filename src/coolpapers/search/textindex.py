@@ -361,7 +361,7 @@ _HOLDS = (
 def holds_everything(conn: Connection, name: str) -> bool:
     """Whether the build `name` holds every change in this connection's snapshot: it is the
     one the store names, and no paper is pending (two index seeks, ~0.1 ms)."""
-    row = conn.exec_driver_sql(_HOLDS).one()
+    (row,) = driver.rows(conn, _HOLDS, {})
     return row[0] == name and not row[1] and not row[2]
 
 

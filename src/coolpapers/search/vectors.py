@@ -294,7 +294,10 @@ class VectorIndex:
         k = min(k, len(self.keys))
         hnsw = self.hnsw
         if hnsw is not None:
-            m = hnsw.search(vec.astype(np.float32), k)
+            # with a floor, a radius: the search gives up on what is farther (400 real
+            # queries at 70k: the same neighbours above the floor, 0.48 ms against 0.67)
+            radius = np.inf if floor is None else 1.0 - floor
+            m = hnsw.search(vec.astype(np.float32), k, radius)
             hits = [(int(key), 1.0 - float(d)) for key, d in zip(m.keys, m.distances, strict=True)]
             return hits if floor is None else [h for h in hits if h[1] >= floor]
         sims = self.matrix @ vec.astype(np.float32)

@@ -85,7 +85,10 @@ def rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tuple[An
     cur = raw.cursor()
     dbapi = conn.dialect.loaded_dbapi
     try:
-        cur.execute(stmt, args)
+        if args:
+            cur.execute(stmt, args)
+        else:  # no parameters: the statement as it is (psycopg reads no % in it)
+            cur.execute(stmt)
         return cur.fetchall()  # type: ignore[no-any-return]
     except dbapi.Error as e:
         # as SQLAlchemy would: its own exception, and a lost connection not used again
